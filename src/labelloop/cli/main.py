@@ -1,0 +1,331 @@
+"""The ``labelloop`` command. Admin and requester commands work on the database directly (embedded or
+PostgreSQL, from LABELLOOP_DATABASE_URL); ``simulate`` drives a running server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from labelloop.core.errors import LabelloopError
+from labelloop.settings import Settings
+
+app = typer.Typer(help="labelloop: self-hosted data labeling compatible with SageMaker Ground Truth.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users (admin, requester, worker).", no_args_is_help=True)
+teams_app = typer.Typer(help="Work teams.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Labeling jobs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(teams_app, name="teams")
+app.add_typer(jobs_app, name="jobs")
+out = Console()
+err = Console(stderr=True)
+
+DbOpt = typer.Option(None, "--database-url", envvar="LABELLOOP_DATABASE_URL", help="SQLAlchemy database URL.")
+
+
+def _context(settings: Settings):
+    from labelloop.db.migrate import upgrade
+    from labelloop.services.context import build_context
+
+    ctx = build_context(settings)
+    upgrade(ctx.engine)
+    return ctx
+
+
+def _ctx(database_url: str | None):
+    return _context(Settings(**({"database_url": database_url} if database_url else {})))
+
+
+def _admin(ctx, username: str | None):
+    """The principal the CLI acts as: --as USER, else the first admin."""
+    from sqlalchemy import select
+
+    from labelloop.db.models import User
+    from labelloop.services.context import Principal
+
+    with ctx.engine.connect() as conn:
+        q = select(User.id, User.username, User.role)
+        q = q.where(User.username == username) if username else q.where(User.role == "admin").order_by(User.id)
+        row = conn.execute(q).first()
+    if row is None:
+        raise LabelloopError(f"no user '{username}'" if username else "no admin yet: run 'labelloop users create' first")
+    return Principal(*row)
+
+
+def _fail(exc: LabelloopError) -> None:
+    err.print(f"[red]error:[/red] {exc.message}")
+    for d in exc.details[:20]:
+        err.print(f"  line {d['line']}: {d['reason']}" if "line" in d else f"  {d}")
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: str | None = DbOpt):
+    """Create or migrate the database schema to the latest version."""
+    _ctx(database_url)
+    out.print("database is up to date")
+
+
+@users_app.command("create")
+def users_create(
+    username: str, role: str = typer.Option("worker", help="admin, requester or worker"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, envvar="LABELLOOP_PASSWORD"),
+    team: list[str] = typer.Option([], help="Work team(s) to add the user to."),
+    database_url: str | None = DbOpt,
+):
+    """Create a user (password hashed with argon2)."""
+    from labelloop.services import users
+
+    ctx = _ctx(database_url)
+    try:
+        user = users.create_user(ctx, username, password, role, actor="cli")
+        for t in team:
+            users.add_members(ctx, _admin(ctx, None), t, [username])
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"created {user.role} '{user.username}'")
+
+
+@users_app.command("token")
+def users_token(username: str, database_url: str | None = DbOpt):
+    """Print a new API token for a user."""
+    from labelloop.services import users
+
+    ctx = _ctx(database_url)
+    try:
+        print(users.issue_token(ctx, _admin(ctx, username)))
+    except LabelloopError as exc:
+        _fail(exc)
+
+
+@teams_app.command("create")
+def teams_create(name: str, description: str = "", database_url: str | None = DbOpt):
+    """Create a work team."""
+    from labelloop.services import users
+
+    ctx = _ctx(database_url)
+    try:
+        users.create_team(ctx, _admin(ctx, None), name, description)
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"created work team '{name}'")
+
+
+@teams_app.command("add")
+def teams_add(team: str, usernames: list[str], database_url: str | None = DbOpt):
+    """Add users to a work team."""
+    from labelloop.services import users
+
+    ctx = _ctx(database_url)
+    try:
+        t = users.add_members(ctx, _admin(ctx, None), team, usernames)
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"{team}: {', '.join(t['members'])}")
+
+
+@teams_app.command("list")
+def teams_list(database_url: str | None = DbOpt):
+    """List work teams and their members."""
+    from labelloop.services import users
+
+    table = Table("team", "members", "description")
+    for t in users.list_teams(_ctx(database_url)):
+        table.add_row(t["name"], ", ".join(t["members"]), t["description"])
+    out.print(table)
+
+
+@jobs_app.command("create")
+def jobs_create(
+    name: str = typer.Option(..., help="Job name (letters, digits, hyphens)."),
+    manifest: str = typer.Option(..., help="Input manifest: path, file://, s3:// or http(s):// URI."),
+    labels: str = typer.Option(..., help="Label category configuration file (Ground Truth format)."),
+    task_type: str = typer.Option(..., "--task-type", help="image-classification, text-classification, ...-multilabel"),
+    label_attribute_name: str = typer.Option(..., "--label-attribute-name", help="Output key (LAN)."),
+    team: str = typer.Option(..., help="Work team whose workers take the tasks."),
+    output: str | None = typer.Option(None, help="Output path (S3OutputPath); default: <data dir>/output."),
+    workers_per_object: int = typer.Option(3, help="Workers per data object (1-9)."),
+    task_time_limit_s: int = typer.Option(300, help="Seconds a worker has for a task."),
+    task_availability_lifetime_s: int = typer.Option(864000, help="Seconds tasks stay available."),
+    max_concurrent_tasks: int = typer.Option(1000, help="Most tasks leased at once."),
+    price_per_task_usd: float = typer.Option(0.0, help="Price paid per task, USD."),
+    title: str = "", description: str = "", short_instruction: str = "", full_instruction: str = "",
+    keyword: list[str] = typer.Option([], help="Task keyword (repeat, up to 5)."),
+    algorithm: str = typer.Option("dawid-skene", help="dawid-skene or majority-vote."),
+    template: Path | None = typer.Option(None, help="Custom Liquid task template file."),
+    as_user: str | None = typer.Option(None, "--as", help="Requester to create the job as (default: first admin)."),
+    database_url: str | None = DbOpt,
+):
+    """Create a labeling job from an input manifest; a bad line creates nothing and is reported."""
+    from pydantic import ValidationError as PydanticError
+
+    from labelloop.services import jobs
+
+    ctx = _ctx(database_url)
+    try:
+        spec = jobs.JobSpec(
+            name=name, task_type=task_type, label_attribute_name=label_attribute_name, input_manifest_uri=manifest,
+            label_config_uri=labels, output_uri=output, team=team, workers_per_object=workers_per_object,
+            task_time_limit_s=task_time_limit_s, task_availability_lifetime_s=task_availability_lifetime_s,
+            max_concurrent_tasks=max_concurrent_tasks, price_per_task_usd=price_per_task_usd, title=title,
+            description=description, keywords=keyword, short_instruction=short_instruction,
+            full_instruction=full_instruction, consolidation_algorithm=algorithm,
+            ui_template=template.read_text(encoding="utf-8") if template else None,
+        )
+        with out.status(f"importing {manifest} ..."):
+            job = jobs.create_job(ctx, _admin(ctx, as_user), spec)
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        err.print(f"[red]error:[/red] {'.'.join(map(str, first['loc']))}: {first['msg']}")
+        raise typer.Exit(2) from None
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"created job '{job['name']}' with {job['object_count']} data objects; output: {job['output_manifest_uri']}")
+
+
+def _counters(c: dict) -> str:
+    return f"{c['TotalLabeled']} labeled ({c['HumanLabeled']} human, {c['MachineLabeled']} machine), " \
+           f"{c['FailedNonRetryableError']} failed, {c['Unlabeled']} unlabeled"
+
+
+@jobs_app.command("list")
+def jobs_list(status: str | None = None, database_url: str | None = DbOpt):
+    """List labeling jobs with their state and counters."""
+    from labelloop.services import jobs
+
+    ctx = _ctx(database_url)
+    table = Table("name", "status", "type", "objects", "counters", "created")
+    for j in jobs.list_jobs(ctx, _admin(ctx, None), status=status):
+        table.add_row(j["name"], j["status"], j["task_type"], str(j["object_count"]), _counters(j["label_counters"]),
+                      j["created_at"][:19])
+    out.print(table)
+
+
+@jobs_app.command("describe")
+def jobs_describe(name: str, database_url: str | None = DbOpt):
+    """Print a job as JSON (status, LabelCounters, output location)."""
+    from labelloop.services import jobs
+
+    ctx = _ctx(database_url)
+    try:
+        print(json.dumps(jobs.describe_job(ctx, _admin(ctx, None), name), indent=2))
+    except LabelloopError as exc:
+        _fail(exc)
+
+
+@jobs_app.command("stop")
+def jobs_stop(name: str, database_url: str | None = DbOpt):
+    """Stop a job: open leases end, labels made so far are written."""
+    from labelloop.services import jobs
+    from labelloop.services.background import run_background_once
+
+    ctx = _ctx(database_url)
+    try:
+        jobs.stop_job(ctx, _admin(ctx, None), name)
+        run_background_once(ctx, force_output=True)
+        job = jobs.describe_job(ctx, _admin(ctx, None), name)
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"job '{name}' is {job['status']}: {_counters(job['label_counters'])}")
+
+
+@app.command("events")
+def events_cmd(
+    job: str | None = None, worker: str | None = None, object: int | None = typer.Option(None, "--object"),
+    kind: str | None = None, limit: int = 100, as_json: bool = typer.Option(False, "--json"),
+    database_url: str | None = DbOpt,
+):
+    """Show the audit trail, filtered by job, worker, data object or kind."""
+    from labelloop.services.events import list_events
+
+    ctx = _ctx(database_url)
+    try:
+        rows = list_events(ctx, _admin(ctx, None), job=job, worker=worker, dataset_object_id=object, kind=kind, limit=limit)
+    except LabelloopError as exc:
+        _fail(exc)
+    if as_json:
+        for r in rows:
+            print(json.dumps(r))
+        return
+    table = Table("id", "at", "kind", "actor", "job", "object", "task", "detail")
+    for r in rows:
+        table.add_row(str(r["id"]), r["at"][:23], r["kind"], r["actor"], r["job"] or "",
+                      "" if r["dataset_object_id"] is None else str(r["dataset_object_id"]),
+                      "" if r["task_id"] is None else str(r["task_id"]), json.dumps(r["detail"])[:60])
+    out.print(table)
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default 8080)."),
+    database_url: str | None = DbOpt,
+    background: bool = typer.Option(True, help="Run consolidation and output writing in this process."),
+):
+    """Run the server (API, worker API, background work)."""
+    import uvicorn
+
+    from labelloop.web.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v}
+    settings = Settings(**overrides, run_background=background)
+    ctx = _context(settings)
+    out.print(f"labelloop serving on http://{settings.host}:{settings.port} (API docs at /docs)")
+    uvicorn.run(create_app(ctx=ctx), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command("simulate")
+def simulate(
+    job: str,
+    url: str = typer.Option("http://127.0.0.1:8080", help="Server base URL."),
+    workers: int = typer.Option(3, help="How many simulated workers."),
+    truth: Path | None = typer.Option(None, help="CSV question,truth (question = datasetObjectId, source-ref or source)."),
+    accuracy: float = typer.Option(1.0, min=0.0, max=1.0, help="Chance a worker gives the true label."),
+    password: str = typer.Option("simulated-worker", help="Password of the simulated workers."),
+    seed: int = 0,
+    database_url: str | None = DbOpt,
+):
+    """Label a job with simulated workers through the real worker HTTP API."""
+    from rich.progress import Progress
+
+    from labelloop import sim
+    from labelloop.services import jobs, users
+
+    ctx = _ctx(database_url)
+    admin = _admin(ctx, None)
+    try:
+        info = jobs.describe_job(ctx, admin, job)
+        names = [f"sim-{info['team']}-{i + 1}".lower() for i in range(workers)]
+        for n in names:
+            try:
+                users.create_user(ctx, n, password, "worker", actor="simulate")
+            except LabelloopError:
+                pass
+        users.add_members(ctx, admin, info["team"], names)
+        oracle = sim.Oracle.from_csv(truth, accuracy, seed) if truth else sim.Oracle(accuracy=accuracy, seed=seed)
+    except (LabelloopError, ValueError, OSError) as exc:
+        _fail(exc if isinstance(exc, LabelloopError) else LabelloopError(str(exc)))
+    total = info["object_count"] * info["workers_per_object"]
+    with Progress(console=err) as progress:
+        bar = progress.add_task(f"labeling {job}", total=total)
+        stats = sim.run_workers(url, job, [(n, password) for n in names], oracle,
+                                on_submit=lambda: progress.advance(bar))
+    out.print(f"{stats.submitted} answers submitted by {workers} simulated workers ({stats.errors} rejected)")
+
+
+from labelloop.cli.consolidate_cmd import consolidate  # noqa: E402
+from labelloop.cli.demo import demo  # noqa: E402
+
+app.command("consolidate")(consolidate)
+app.command("demo")(demo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,57 @@
+"""Engine creation and the one transaction helper. Engine differences live here and only here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+T = TypeVar("T")
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 30000) -> Engine:
+    """Build an engine; SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` writes."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, poolclass=NullPool
+        )
+        engine = engine.execution_options()
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn):  # pragma: no cover - trivial
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+def is_postgres(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: BEGIN IMMEDIATE on SQLite, READ COMMITTED on PostgreSQL; commits or rolls back."""
+    with engine.begin() as conn:
+        yield conn
+
+
+def run_in_transaction(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    """Run ``fn`` in one transaction and return its result (the one shape of every write service)."""
+    with transaction(engine) as conn:
+        return fn(conn)

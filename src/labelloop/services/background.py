@@ -1,0 +1,201 @@
+"""Heavy work, out of workers' requests: end leases, consolidate, finish jobs, write output.
+
+Several server processes may run this at once: a job is worked on by one of them at a time, claimed
+with a compare-and-set on ``jobs.background_until``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from labelloop.core.tasktypes import ObjectAnswers, full_metadata, get_task_type
+from labelloop.db.engine import transaction
+from labelloop.db.models import DataObject, Job, Task, User
+from labelloop.services.context import Context
+from labelloop.services.events import record_many
+from labelloop.services.jobs import set_status
+from labelloop.services.output import ITERATION, ms_stamp, write_consolidation, write_manifests, write_worker_responses
+from labelloop.services.tasks import expire_leases
+
+CLAIM_S = 120
+
+
+def end_leases(ctx: Context, job_id: int, *, reason: str) -> int:
+    with transaction(ctx.engine) as conn:
+        return expire_leases(conn, job_id, ctx.clock(), status=reason, all_open=True)
+
+
+def _claim_job(ctx: Context, job_id: int, now: datetime) -> bool:
+    with transaction(ctx.engine) as conn:
+        return conn.execute(
+            update(Job)
+            .where(Job.id == job_id, or_(Job.background_until.is_(None), Job.background_until <= now))
+            .values(background_until=now + timedelta(seconds=CLAIM_S))
+        ).rowcount == 1
+
+
+def _release_job(ctx: Context, job_id: int) -> None:
+    with transaction(ctx.engine) as conn:
+        conn.execute(update(Job).where(Job.id == job_id).values(background_until=None))
+
+
+def run_background_once(ctx: Context, *, force_output: bool = False) -> dict:
+    """One pass over every open job (and finished jobs whose output is stale). Returns what it did."""
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        ids = conn.execute(
+            select(Job.id).where(or_(Job.status.in_(("InProgress", "Stopping")), Job.output_dirty.is_(True)))
+        ).scalars().all()
+    done = {"jobs": 0, "consolidated": 0, "manifests": 0}
+    for job_id in ids:
+        if not _claim_job(ctx, job_id, now):
+            continue
+        try:
+            done["consolidated"] += _work_on_job(ctx, job_id, force_output, done)
+            done["jobs"] += 1
+        finally:
+            _release_job(ctx, job_id)
+    return done
+
+
+def _job(conn: Connection, job_id: int):
+    return conn.execute(select(Job.__table__).where(Job.id == job_id)).one()
+
+
+def _work_on_job(ctx: Context, job_id: int, force_output: bool, done: dict) -> int:
+    now = ctx.clock()
+    with transaction(ctx.engine) as conn:
+        job = _job(conn, job_id)
+        if job.status == "InProgress":
+            expire_leases(conn, job_id, now)
+            if now >= job.ends_at:
+                _close_availability(conn, job, now)
+    consolidated = 0
+    while n := consolidate_ready(ctx, job_id):
+        consolidated += n
+    with transaction(ctx.engine) as conn:
+        job = _job(conn, job_id)
+        if job.status == "Stopping":
+            set_status(conn, job_id, "Stopped", now)
+        elif job.status == "InProgress" and not _has_open_objects(conn, job_id):
+            set_status(conn, job_id, "Completed", now)
+    with ctx.engine.connect() as conn:
+        job = _job(conn, job_id)
+    finished = job.status not in ("InProgress", "Stopping")
+    due = job.output_written_at is None or (now - job.output_written_at).total_seconds() >= ctx.settings.output_interval_s
+    if job.output_dirty and (force_output or finished or due):
+        with ctx.engine.connect() as conn:
+            write_manifests(ctx, conn, job)
+        with transaction(ctx.engine) as conn:
+            conn.execute(update(Job).where(Job.id == job_id).values(output_dirty=False, output_written_at=now))
+        done["manifests"] += 1
+    return consolidated
+
+
+def _has_open_objects(conn: Connection, job_id: int) -> bool:
+    return conn.execute(
+        select(DataObject.id).where(DataObject.job_id == job_id, DataObject.status.in_(("pending", "ready"))).limit(1)
+    ).first() is not None
+
+
+def _close_availability(conn: Connection, job, now: datetime) -> None:
+    """The availability lifetime ran out: answered objects get consolidated, unanswered ones fail."""
+    expire_leases(conn, job.id, now, all_open=True)
+    base = [DataObject.job_id == job.id, DataObject.status == "pending"]
+    conn.execute(update(DataObject).where(*base, DataObject.answer_count > 0).values(status="ready"))
+    failed = conn.execute(
+        update(DataObject).where(*base, DataObject.answer_count == 0)
+        .values(status="failed", failure_reason="no worker answered within the task availability lifetime")
+        .returning(DataObject.position)
+    ).scalars().all()
+    record_many(conn, [{"at": now, "kind": "object.failed", "actor": "system", "job_id": job.id,
+                        "dataset_object_id": p, "detail": {"reason": "task availability lifetime ended"}} for p in failed])
+
+
+def _history(conn: Connection, job_id: int) -> tuple[list[ObjectAnswers], dict[int, list[dict]]]:
+    """Every submitted answer of the job, grouped by object, and GT worker-response entries."""
+    rows = conn.execute(
+        select(DataObject.position, Task.worker_id, User.username, Task.answer, Task.leased_at, Task.finished_at,
+               Task.time_spent_s)
+        .join(DataObject, DataObject.id == Task.object_id)
+        .join(User, User.id == Task.worker_id)
+        .where(Task.job_id == job_id, Task.status == "submitted")
+        .order_by(DataObject.position, Task.id)
+    ).all()
+    grouped: dict[int, list] = {}
+    for r in rows:
+        grouped.setdefault(r.position, []).append(r)
+    history = [ObjectAnswers(p, tuple((str(r.worker_id), json.loads(r.answer)) for r in rs)) for p, rs in grouped.items()]
+    responses = {
+        p: [{"acceptanceTime": ms_stamp(r.leased_at), "submissionTime": ms_stamp(r.finished_at),
+             "timeSpentInSeconds": round(r.time_spent_s or 0.0, 3), "workerId": f"{r.worker_id:016x}",
+             "workerMetadata": {"identityData": {"identityProviderType": "labelloop", "issuer": "labelloop",
+                                                 "sub": r.username}},
+             "answerContent": json.loads(r.answer)} for r in rs]
+        for p, rs in grouped.items()
+    }
+    return history, responses
+
+
+def consolidate_ready(ctx: Context, job_id: int) -> int:
+    """Consolidate one batch of ready objects with worker models fitted on all of the job's answers."""
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        job = _job(conn, job_id)
+        ready = conn.execute(
+            select(DataObject.id, DataObject.position, DataObject.line)
+            .where(DataObject.job_id == job_id, DataObject.status == "ready")
+            .order_by(DataObject.position).limit(ctx.settings.consolidation_batch_size)
+        ).all()
+        if not ready:
+            return 0
+        history, responses = _history(conn, job_id)
+    targets = {r.position for r in ready}
+    task_type = get_task_type(job.task_type)
+    labels = [x["label"] for x in json.loads(job.label_config)["labels"]]
+    made = task_type.consolidate(history, targets, labels, algorithm=job.consolidation_algorithm,
+                                 workers_per_object=job.workers_per_object)
+    by_position = {label.dataset_object_id: label for label in made}
+    request = _consolidation_request(job, ready, history, targets)
+    write_worker_responses(ctx, job, [(p, responses[p]) for p in sorted(targets) if p in responses], now)
+    response = []
+    with transaction(ctx.engine) as conn:
+        events = []
+        for r in ready:
+            label = by_position.get(r.position)
+            if label is None:  # nothing to label it with (no answers)
+                conn.execute(update(DataObject).where(DataObject.id == r.id).values(status="failed",
+                             failure_reason="no answers to consolidate"))
+                continue
+            metadata = full_metadata(label.metadata, gt_type=task_type.gt_type, job_name=job.name, human=True, at=now)
+            response.append({"datasetObjectId": str(r.position), "consolidatedAnnotation": {"content": {
+                job.label_attribute_name: label.value, f"{job.label_attribute_name}-metadata": metadata}}})
+            conn.execute(
+                update(DataObject).where(and_(DataObject.id == r.id, DataObject.status == "ready")).values(
+                    status="labeled", label=json.dumps(label.value), label_metadata=json.dumps(metadata),
+                    human_annotated=True, labeled_at=now)
+            )
+            events.append({"at": now, "kind": "object.consolidated", "actor": "system", "job_id": job_id,
+                           "dataset_object_id": r.position, "detail": {"label": label.value, **label.metadata}})
+        record_many(conn, events)
+        conn.execute(update(Job).where(Job.id == job_id).values(output_dirty=True, updated_at=now))
+    write_consolidation(ctx, job, request, response, now)
+    return len(ready)
+
+
+def _consolidation_request(job, ready, history, targets) -> list[dict]:
+    answers = {h.dataset_object_id: h.answers for h in history}
+    out = []
+    for r in ready:
+        line = json.loads(r.line)
+        data = {"content": line["source"]} if "source" in line else {"s3Uri": line.get("source-ref")}
+        out.append({"datasetObjectId": str(r.position), "dataObject": data, "annotations": [
+            {"workerId": f"private.labelloop.{int(w):016x}", "annotationData": {"content": json.dumps(c)}}
+            for w, c in answers.get(r.position, ())]})
+    return out
+
+
+__all__ = ["ITERATION", "consolidate_ready", "end_leases", "run_background_once"]

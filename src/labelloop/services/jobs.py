@@ -1,0 +1,247 @@
+"""Labeling jobs: create from a manifest (all or nothing), describe with exact counters, list, stop."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from labelloop.core.errors import Conflict, Forbidden, NotFound, ResourceInUse, ValidationError
+from labelloop.core.labels import parse_label_config
+from labelloop.core.manifest import parse_manifest
+from labelloop.core.names import validate_job_name, validate_keywords, validate_label_attribute_name
+from labelloop.core.tasktypes import get_task_type
+from labelloop.db.engine import transaction
+from labelloop.db.models import DataObject, Job, TeamMember
+from labelloop.services.context import Context, Principal
+from labelloop.services.events import record
+from labelloop.services.users import team_id
+from labelloop.storage import join
+
+STATUSES = ("Initializing", "InProgress", "Completed", "Failed", "Stopping", "Stopped")
+OPEN = ("InProgress", "Stopping")
+IMPORT_CHUNK = 5000
+
+
+class JobSpec(BaseModel):
+    """Everything a requester gives to create a labeling job (Ground Truth's CreateLabelingJob, flattened)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Job name, 1-63 letters, digits and hyphens; unique ignoring case.")
+    task_type: str = Field(description="image-classification, text-classification or their -multilabel forms.")
+    label_attribute_name: str = Field(description="Key of the label in the output manifest (spec §2.2).")
+    input_manifest_uri: str = Field(description="JSON Lines manifest: local path, file://, s3:// or http(s)://.")
+    label_config_uri: str | None = Field(None, description="Label category configuration file (spec §1.2).")
+    label_config: dict | None = Field(None, description="The label category configuration inline instead of a URI.")
+    output_uri: str | None = Field(None, description="S3OutputPath; the job writes under <output_uri>/<name>/.")
+    team: str = Field(description="The work team whose workers may take the tasks.")
+    workers_per_object: int = Field(3, ge=1, le=9, description="NumberOfHumanWorkersPerDataObject, 1-9.")
+    task_time_limit_s: int = Field(300, ge=30, le=28800, description="Seconds a worker has for one task.")
+    task_availability_lifetime_s: int = Field(
+        864000, ge=60, le=2592000, description="Seconds tasks stay available after the job starts."
+    )
+    max_concurrent_tasks: int = Field(1000, ge=1, le=5000, description="Most tasks leased at once.")
+    price_per_task_usd: float = Field(0.0, ge=0, le=100, description="Paid per accepted task, in US dollars.")
+    title: str = Field("", max_length=128, description="Task title shown to workers.")
+    description: str = Field("", max_length=255, description="Task description shown to workers.")
+    keywords: list[str] = Field(default_factory=list, description="1-5 keywords.")
+    short_instruction: str = Field("", max_length=20000, description="Shown beside every task (HTML).")
+    full_instruction: str = Field("", max_length=100000, description="Full instructions with examples (HTML).")
+    consolidation_algorithm: Literal["dawid-skene", "majority-vote"] = Field(
+        "dawid-skene", description="How several workers' answers become one label."
+    )
+    ui_template: str | None = Field(None, description="A custom Liquid task template (HTML with crowd-* elements).")
+    pre_hook: str | None = Field(None, description="Pre-annotation hook: http(s) URL or python:module:function.")
+    post_hook: str | None = Field(None, description="Post-annotation hook: http(s) URL or python:module:function.")
+
+
+def _load_label_config(ctx: Context, spec: JobSpec, min_labels: int, max_labels: int | None):
+    if (spec.label_config is None) == (spec.label_config_uri is None):
+        raise ValidationError("give exactly one of label_config_uri and label_config", field="label_config_uri")
+    raw = spec.label_config
+    if raw is None:
+        try:
+            raw = ctx.storage.read_bytes(spec.label_config_uri)
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"cannot read {spec.label_config_uri}: {exc}", field="label_config_uri") from None
+    return parse_label_config(raw, min_labels=min_labels, max_labels=max_labels)
+
+
+def _manifest_lines(ctx: Context, uri: str):
+    try:
+        with ctx.storage.open_read(uri) as f:
+            yield from f
+    except FileNotFoundError:
+        raise ValidationError(f"input manifest not found: {uri}", field="input_manifest_uri") from None
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"cannot read input manifest {uri}: {exc}", field="input_manifest_uri") from None
+
+
+def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> dict:
+    """Validate everything, then import the manifest in one transaction: a bad line creates nothing."""
+    if not principal.can_request:
+        raise Forbidden("only requesters and admins create labeling jobs")
+    validate_job_name(spec.name, field="name")
+    task_type = get_task_type(spec.task_type)
+    validate_label_attribute_name(
+        spec.label_attribute_name, must_end_with_ref=task_type.lan_must_end_with_ref, field="label_attribute_name"
+    )
+    keywords = validate_keywords(spec.keywords)
+    labels = _load_label_config(ctx, spec, task_type.min_labels, task_type.max_labels)
+    output_root = spec.output_uri or str(ctx.settings.data_dir.resolve() / "output")
+    if spec.ui_template is not None:
+        from labelloop.services.templates import check_job_template
+
+        check_job_template(ctx, spec, labels)
+    now = ctx.clock()
+    with transaction(ctx.engine) as conn:
+        tid = team_id(conn, spec.team)
+        try:
+            job_id = conn.execute(
+                insert(Job).values(
+                    name=spec.name, name_key=spec.name.lower(), requester_id=principal.id, team_id=tid,
+                    task_type=task_type.name, label_attribute_name=spec.label_attribute_name,
+                    label_config=json.dumps(labels.raw), status="Initializing",
+                    workers_per_object=spec.workers_per_object, task_time_limit_s=spec.task_time_limit_s,
+                    task_availability_lifetime_s=spec.task_availability_lifetime_s,
+                    max_concurrent_tasks=spec.max_concurrent_tasks, price_per_task_usd=spec.price_per_task_usd,
+                    title=spec.title or spec.name, description=spec.description, keywords=json.dumps(keywords),
+                    short_instruction=spec.short_instruction or (labels.short_instruction or ""),
+                    full_instruction=spec.full_instruction or (labels.full_instruction or ""),
+                    input_manifest_uri=spec.input_manifest_uri, output_uri=join(output_root, spec.name) + "/",
+                    consolidation_algorithm=spec.consolidation_algorithm, ui_template=spec.ui_template,
+                    pre_hook=spec.pre_hook, post_hook=spec.post_hook, created_at=now, updated_at=now,
+                    ends_at=now + timedelta(seconds=spec.task_availability_lifetime_s), output_dirty=True,
+                )
+            ).inserted_primary_key[0]
+        except IntegrityError:
+            raise ResourceInUse(f"a job named '{spec.name}' already exists (names ignore case)", field="name") from None
+        count = _import_objects(conn, job_id, ctx, spec, task_type.media)
+        conn.execute(update(Job).where(Job.id == job_id).values(status="InProgress", object_count=count))
+        record(conn, "job.created", at=now, actor=principal.username, job_id=job_id, objects=count, task_type=task_type.name)
+    return describe_job(ctx, principal, spec.name)
+
+
+def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, media: str) -> int:
+    """Stream the manifest into data_objects in chunks; ManifestError propagates and rolls everything back."""
+    records = parse_manifest(_manifest_lines(ctx, spec.input_manifest_uri), label_attribute_name=spec.label_attribute_name)
+    chunk: list[dict] = []
+    count = 0
+    for rec in records:
+        chunk.append(
+            {
+                "job_id": job_id, "position": count, "line": rec.text, "source_ref": rec.source_ref,
+                "status": "skipped" if rec.prior_label else "pending", "active_count": 0, "answer_count": 0,
+                "human_annotated": True,
+            }
+        )
+        count += 1
+        if len(chunk) >= IMPORT_CHUNK:
+            conn.execute(insert(DataObject), chunk)
+            chunk = []
+    if chunk:
+        conn.execute(insert(DataObject), chunk)
+    return count
+
+
+def job_row_for(conn: Connection, name: str, principal: Principal):
+    """The job's row if this principal may see it: admins all, requesters theirs, workers their teams'."""
+    row = conn.execute(select(Job.__table__).where(Job.name_key == name.lower())).first()
+    if row is None:
+        raise NotFound(f"no labeling job '{name}'", field="name")
+    if principal.is_admin or row.requester_id == principal.id:
+        return row
+    if principal.role == "worker" and conn.execute(
+        select(TeamMember.user_id).where(TeamMember.team_id == row.team_id, TeamMember.user_id == principal.id)
+    ).first():
+        return row
+    raise NotFound(f"no labeling job '{name}'", field="name")
+
+
+def label_counters(conn: Connection, job_id: int) -> dict:
+    """GT's LabelCounters, computed from the objects' states (never a drifting counter)."""
+    rows = conn.execute(
+        select(DataObject.status, DataObject.human_annotated, func.count())
+        .where(DataObject.job_id == job_id)
+        .group_by(DataObject.status, DataObject.human_annotated)
+    ).all()
+    by = {(s, bool(h)): n for s, h, n in rows}
+    human = by.get(("labeled", True), 0)
+    machine = by.get(("labeled", False), 0)
+    skipped = sum(n for (s, _), n in by.items() if s == "skipped")
+    return {
+        "TotalLabeled": human + machine + skipped,
+        "HumanLabeled": human,
+        "MachineLabeled": machine,
+        "FailedNonRetryableError": sum(n for (s, _), n in by.items() if s == "failed"),
+        "Unlabeled": sum(n for (s, _), n in by.items() if s in ("pending", "ready")),
+    }
+
+
+def _describe(conn: Connection, row) -> dict:
+    from labelloop.db.models import Team
+
+    team = conn.execute(select(Team.name).where(Team.id == row.team_id)).scalar()
+    labels = json.loads(row.label_config)
+    return {
+        "name": row.name, "status": row.status, "failure_reason": row.failure_reason,
+        "task_type": row.task_type, "label_attribute_name": row.label_attribute_name,
+        "labels": [x["label"] for x in labels.get("labels", [])], "label_config": labels, "team": team,
+        "workers_per_object": row.workers_per_object, "task_time_limit_s": row.task_time_limit_s,
+        "task_availability_lifetime_s": row.task_availability_lifetime_s,
+        "max_concurrent_tasks": row.max_concurrent_tasks, "price_per_task_usd": float(row.price_per_task_usd),
+        "title": row.title, "description": row.description, "keywords": json.loads(row.keywords),
+        "short_instruction": row.short_instruction, "full_instruction": row.full_instruction,
+        "input_manifest_uri": row.input_manifest_uri, "output_uri": row.output_uri,
+        "output_manifest_uri": row.output_uri + "manifests/output/output.manifest",
+        "consolidation_algorithm": row.consolidation_algorithm, "object_count": row.object_count,
+        "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
+        "ends_at": row.ends_at.isoformat(), "label_counters": label_counters(conn, row.id),
+        "has_custom_template": row.ui_template is not None,
+    }
+
+
+def describe_job(ctx: Context, principal: Principal, name: str) -> dict:
+    with ctx.engine.connect() as conn:
+        return _describe(conn, job_row_for(conn, name, principal))
+
+
+def list_jobs(ctx: Context, principal: Principal, *, status: str | None = None) -> list[dict]:
+    q = select(Job.__table__).order_by(Job.created_at, Job.id)
+    if status:
+        if status not in STATUSES:
+            raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
+        q = q.where(Job.status == status)
+    if principal.role == "worker":
+        q = q.where(Job.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == principal.id)))
+    elif not principal.is_admin:
+        q = q.where(Job.requester_id == principal.id)
+    with ctx.engine.connect() as conn:
+        return [_describe(conn, row) for row in conn.execute(q)]
+
+
+def stop_job(ctx: Context, principal: Principal, name: str) -> dict:
+    """Ask a job to stop: it goes to Stopping now; the background worker ends leases and writes output."""
+    now = ctx.clock()
+    with transaction(ctx.engine) as conn:
+        row = job_row_for(conn, name, principal)
+        if principal.role == "worker":
+            raise Forbidden("workers cannot stop jobs")
+        if row.status not in ("InProgress", "Initializing"):
+            raise Conflict(f"job '{row.name}' is {row.status}; only a job in progress can be stopped")
+        conn.execute(update(Job).where(Job.id == row.id).values(status="Stopping", updated_at=now))
+        record(conn, "job.stop_requested", at=now, actor=principal.username, job_id=row.id)
+    from labelloop.services.background import end_leases
+
+    end_leases(ctx, row.id, reason="stopped")
+    return describe_job(ctx, principal, name)
+
+
+def set_status(conn: Connection, job_id: int, status: str, now: datetime, reason: str | None = None) -> None:
+    conn.execute(update(Job).where(Job.id == job_id).values(status=status, updated_at=now, failure_reason=reason, output_dirty=True))
+    record(conn, f"job.{status.lower()}", at=now, actor="system", job_id=job_id, reason=reason)

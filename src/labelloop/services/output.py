@@ -1,0 +1,67 @@
+"""Ground Truth's output layout under the job's output URI (spec §2.1): manifests and annotation files."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from labelloop.core.manifest import output_line
+from labelloop.db.models import DataObject
+from labelloop.services.context import Context
+from labelloop.storage import join
+
+ITERATION = "iteration-1"
+
+
+def ms_stamp(at: datetime) -> str:
+    """``2024-07-02T10:11:12.004Z``: worker-response timestamps."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def file_stamp(at: datetime) -> str:
+    """``2024-07-02_10:11:12``: worker-response and consolidation file names."""
+    return at.strftime("%Y-%m-%d_%H:%M:%S")
+
+
+def write_manifests(ctx: Context, conn: Connection, job) -> int:
+    """Write output.manifest and the intermediate manifest: one line per input line, labels appended."""
+    lan = job.label_attribute_name
+    q = (
+        select(DataObject.line, DataObject.status, DataObject.label, DataObject.label_metadata)
+        .where(DataObject.job_id == job.id)
+        .order_by(DataObject.position)
+        .execution_options(yield_per=10000, stream_results=True)
+    )
+    final = join(job.output_uri, "manifests/output/output.manifest")
+    n = 0
+    with ctx.storage.open_write(final) as f:
+        for line, status, label, metadata in conn.execute(q):
+            if status == "labeled":
+                text = output_line(line, lan, json.loads(label), json.loads(metadata))
+            else:
+                text = line
+            f.write(text.encode())
+            f.write(b"\n")
+            n += 1
+    intermediate = join(job.output_uri, "manifests/intermediate/1/output.manifest")
+    with ctx.storage.open_read(final) as src, ctx.storage.open_write(intermediate) as dst:
+        while block := src.read(1 << 20):
+            dst.write(block)
+    return n
+
+
+def write_worker_responses(ctx: Context, job, responses: list[tuple[int, list[dict]]], at: datetime) -> None:
+    """``annotations/worker-response/iteration-1/<datasetObjectId>/<timestamp>.json`` per consolidated object."""
+    for position, answers in responses:
+        uri = join(job.output_uri, "annotations/worker-response", ITERATION, str(position), f"{file_stamp(at)}.json")
+        ctx.storage.write_bytes(uri, json.dumps({"answers": answers}, ensure_ascii=False).encode())
+
+
+def write_consolidation(ctx: Context, job, request: list[dict], response: list[dict], at: datetime) -> None:
+    """The consolidation request (GT's post-annotation payload) and response of one batch."""
+    base = join(job.output_uri, "annotations/consolidated-annotation")
+    name = f"{file_stamp(at)}.json"
+    ctx.storage.write_bytes(join(base, "consolidation-request", ITERATION, name), json.dumps(request).encode())
+    ctx.storage.write_bytes(join(base, "consolidation-response", ITERATION, name), json.dumps(response).encode())

@@ -1,0 +1,286 @@
+"""A worker's turn on a data object: claim the next task, submit an answer, release it.
+
+The guarantees (one code path for SQLite and PostgreSQL):
+- an object never has more than N leased-or-submitted tasks: ``active_count`` is raised only by a
+  compare-and-set ``UPDATE ... WHERE active_count < N`` in the same transaction as the task row;
+- no worker gets an object twice: the unique constraint ``uq_tasks_object_worker``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from labelloop.core.errors import Conflict, NotFound, ValidationError
+from labelloop.core.tasktypes import get_task_type
+from labelloop.db.engine import is_postgres, transaction
+from labelloop.db.models import DataObject, Job, Task
+from labelloop.services.context import Context, Principal
+from labelloop.services.events import record
+from labelloop.services.jobs import job_row_for
+
+CANDIDATES = 8
+
+
+def expire_leases(conn: Connection, job_id: int, now: datetime, *, status: str = "expired", all_open: bool = False) -> int:
+    """End overdue leases (or all open ones) of a job, giving their objects back to the pool."""
+    cond = [Task.job_id == job_id, Task.status == "leased"]
+    if not all_open:
+        cond.append(Task.lease_expires_at <= now)
+    ended = conn.execute(
+        update(Task).where(*cond).values(status=status, finished_at=now).returning(Task.id, Task.object_id, Task.worker_id)
+    ).all()
+    for task_id, object_id, worker_id in ended:
+        conn.execute(update(DataObject).where(DataObject.id == object_id).values(active_count=DataObject.active_count - 1))
+    if ended:
+        positions = dict(
+            conn.execute(select(DataObject.id, DataObject.position).where(DataObject.id.in_([o for _, o, _ in ended]))).all()
+        )
+        from labelloop.services.events import record_many
+
+        record_many(
+            conn,
+            [
+                {"at": now, "kind": f"task.{status}", "actor": "system", "job_id": job_id, "task_id": t,
+                 "dataset_object_id": positions[o], "worker_id": w}
+                for t, o, w in ended
+            ],
+        )
+    return len(ended)
+
+
+def _task_view(conn: Connection, job, task_id: int) -> dict:
+    row = conn.execute(
+        select(Task.id, Task.status, Task.leased_at, Task.lease_expires_at, DataObject.position, DataObject.line,
+               DataObject.source_ref)
+        .join(DataObject, DataObject.id == Task.object_id)
+        .where(Task.id == task_id)
+    ).one()
+    labels = json.loads(job.label_config)
+    line = json.loads(row.line)
+    data = {"source": line["source"]} if "source" in line else {"source-ref": row.source_ref}
+    return {
+        "task_id": row.id, "job": job.name, "task_type": job.task_type, "dataset_object_id": row.position,
+        "status": row.status, "data": data,
+        "data_url": f"/api/v1/worker/tasks/{row.id}/data" if row.source_ref else None,
+        "labels": [x["label"] for x in labels["labels"]], "keys": [x.get("key") for x in labels["labels"]],
+        "title": job.title, "short_instruction": job.short_instruction,
+        "leased_at": row.leased_at.isoformat() + "Z", "lease_expires_at": row.lease_expires_at.isoformat() + "Z",
+        "task_time_limit_s": job.task_time_limit_s, "price_per_task_usd": float(job.price_per_task_usd),
+    }
+
+
+def _claim(conn: Connection, job, worker: Principal, now: datetime) -> int | None:
+    if job.status != "InProgress" or now >= job.ends_at:
+        return None
+    held = conn.execute(
+        select(Task.id).where(Task.worker_id == worker.id, Task.job_id == job.id, Task.status == "leased",
+                              Task.lease_expires_at > now).limit(1)
+    ).scalar()
+    if held is not None:
+        return held
+    expire_leases(conn, job.id, now)
+    open_leases = conn.execute(
+        select(func.count()).select_from(Task).where(Task.job_id == job.id, Task.status == "leased")
+    ).scalar()
+    if open_leases >= job.max_concurrent_tasks:
+        return None
+    mine = select(Task.object_id).where(Task.worker_id == worker.id, Task.job_id == job.id)
+    q = (
+        select(DataObject.id, DataObject.position)
+        .where(DataObject.job_id == job.id, DataObject.status == "pending",
+               DataObject.active_count < job.workers_per_object, DataObject.id.not_in(mine))
+        .order_by(DataObject.position)
+        .limit(CANDIDATES)
+    )
+    if is_postgres(conn):
+        q = q.with_for_update(skip_locked=True)
+    for object_id, position in conn.execute(q).all():
+        won = conn.execute(
+            update(DataObject)
+            .where(DataObject.id == object_id, DataObject.status == "pending",
+                   DataObject.active_count < job.workers_per_object)
+            .values(active_count=DataObject.active_count + 1)
+        ).rowcount
+        if won != 1:
+            continue
+        task_id = conn.execute(
+            insert(Task).values(job_id=job.id, object_id=object_id, worker_id=worker.id, status="leased", leased_at=now,
+                                lease_expires_at=now + timedelta(seconds=job.task_time_limit_s))
+        ).inserted_primary_key[0]
+        record(conn, "task.leased", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
+               task_id=task_id, worker_id=worker.id)
+        return task_id
+    return None
+
+
+def claim_next_task(ctx: Context, worker: Principal, job_name: str) -> dict | None:
+    """Lease the next task of a job to this worker (or return the one they hold); None when none is left."""
+    now = ctx.clock()
+    try:
+        with transaction(ctx.engine) as conn:
+            job = job_row_for(conn, job_name, worker)
+            if worker.role != "worker" and not _is_member(conn, job.team_id, worker.id):
+                raise NotFound(f"no labeling job '{job_name}' for you to work on", field="job")
+            task_id = _claim(conn, job, worker, now)
+            return None if task_id is None else _task_view(conn, job, task_id)
+    except IntegrityError:  # lost a race for the same object; the constraint held, try once more
+        with transaction(ctx.engine) as conn:
+            job = job_row_for(conn, job_name, worker)
+            task_id = _claim(conn, job, worker, now)
+            return None if task_id is None else _task_view(conn, job, task_id)
+
+
+def _is_member(conn: Connection, team_id: int, user_id: int) -> bool:
+    from labelloop.db.models import TeamMember
+
+    return conn.execute(
+        select(TeamMember.user_id).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id)
+    ).first() is not None
+
+
+def _own_task(conn: Connection, worker: Principal, task_id: int):
+    row = conn.execute(select(Task.__table__).where(Task.id == task_id)).first()
+    if row is None or row.worker_id != worker.id:
+        raise NotFound(f"no task {task_id} of yours", field="task_id")
+    job = conn.execute(select(Job.__table__).where(Job.id == row.job_id)).one()
+    return row, job
+
+
+def _check_open(conn: Connection, task, job, worker: Principal, now: datetime) -> str | None:
+    """Why this task can take no more action, or None. An overdue lease is ended here."""
+    if task.status != "leased":
+        return f"task {task.id} is {task.status}; it can no longer be submitted or released"
+    if task.lease_expires_at <= now:
+        expire_leases(conn, job.id, now)
+        return f"the lease on task {task.id} expired at {task.lease_expires_at.isoformat()}Z"
+    return None
+
+
+def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer) -> dict:
+    """Validate and store one worker's answer; the object becomes ready for consolidation at N answers."""
+    now = ctx.clock()
+    problem = None
+    with transaction(ctx.engine) as conn:
+        task, job = _own_task(conn, worker, task_id)
+        problem = _check_open(conn, task, job, worker, now)
+        position = conn.execute(select(DataObject.position).where(DataObject.id == task.object_id)).scalar()
+        if problem is None:
+            labels = [x["label"] for x in json.loads(job.label_config)["labels"]]
+            try:
+                content = get_task_type(job.task_type).validate_answer(answer, labels)
+            except ValidationError as exc:
+                problem = exc
+        if problem is not None:
+            record(conn, "answer.rejected", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
+                   task_id=task_id, worker_id=worker.id, reason=str(problem))
+        else:
+            conn.execute(
+                update(Task).where(Task.id == task_id).values(
+                    status="submitted", answer=json.dumps(content), finished_at=now,
+                    time_spent_s=(now - task.leased_at).total_seconds())
+            )
+            conn.execute(
+                update(DataObject).where(DataObject.id == task.object_id).values(
+                    answer_count=DataObject.answer_count + 1,
+                    status=_ready_when(DataObject.answer_count + 1 >= job.workers_per_object),
+                )
+            )
+            conn.execute(update(Job).where(Job.id == job.id).values(output_dirty=True))
+            record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
+                   task_id=task_id, worker_id=worker.id)
+    if isinstance(problem, ValidationError):
+        raise problem
+    if problem is not None:
+        raise Conflict(problem, field="task_id")
+    return {"task_id": task_id, "status": "submitted", "dataset_object_id": position}
+
+
+def _ready_when(cond):
+    from sqlalchemy import case
+
+    return case((and_(cond, DataObject.status == "pending"), "ready"), else_=DataObject.status)
+
+
+def release_task(ctx: Context, worker: Principal, task_id: int) -> dict:
+    """Give a task back: the object returns to the pool for other workers (not for this one)."""
+    now = ctx.clock()
+    with transaction(ctx.engine) as conn:
+        task, job = _own_task(conn, worker, task_id)
+        problem = _check_open(conn, task, job, worker, now)
+        if problem is None:
+            conn.execute(update(Task).where(Task.id == task_id).values(status="released", finished_at=now))
+            conn.execute(update(DataObject).where(DataObject.id == task.object_id).values(active_count=DataObject.active_count - 1))
+            position = conn.execute(select(DataObject.position).where(DataObject.id == task.object_id)).scalar()
+            record(conn, "task.released", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
+                   task_id=task_id, worker_id=worker.id)
+    if problem is not None:
+        raise Conflict(problem, field="task_id")
+    return {"task_id": task_id, "status": "released"}
+
+
+def get_task(ctx: Context, worker: Principal, task_id: int) -> dict:
+    with ctx.engine.connect() as conn:
+        _task, job = _own_task(conn, worker, task_id)
+        return _task_view(conn, job, task_id)
+
+
+def task_data_uri(ctx: Context, worker: Principal, task_id: int) -> str:
+    """The ``source-ref`` of a task's object, only for its worker and only while the lease is open."""
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        task, _job = _own_task(conn, worker, task_id)
+        if task.status != "leased" or task.lease_expires_at <= now:
+            raise NotFound(f"no open task {task_id} of yours", field="task_id")
+        uri = conn.execute(select(DataObject.source_ref).where(DataObject.id == task.object_id)).scalar()
+    if uri is None:
+        raise NotFound(f"task {task_id} has inline data, no file", field="task_id")
+    return uri
+
+
+def worker_history(ctx: Context, worker: Principal) -> dict:
+    """A worker's own record: tasks done, time spent, earnings at each job's price."""
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(Job.name, func.count(), func.coalesce(func.sum(Task.time_spent_s), 0.0), Job.price_per_task_usd)
+            .join(Job, Job.id == Task.job_id)
+            .where(Task.worker_id == worker.id, Task.status == "submitted")
+            .group_by(Job.name, Job.price_per_task_usd)
+        ).all()
+    jobs = [{"job": n, "tasks": c, "time_spent_s": round(float(t), 1), "earnings_usd": round(c * float(p), 4)}
+            for n, c, t, p in rows]
+    return {"jobs": jobs, "tasks": sum(j["tasks"] for j in jobs),
+            "time_spent_s": round(sum(j["time_spent_s"] for j in jobs), 1),
+            "earnings_usd": round(sum(j["earnings_usd"] for j in jobs), 4)}
+
+
+def available_jobs(ctx: Context, worker: Principal) -> list[dict]:
+    """Jobs in progress on this worker's teams, with how many tasks this worker could still take."""
+    from labelloop.db.models import TeamMember
+
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(Job.__table__).where(
+                Job.status == "InProgress", Job.ends_at > now,
+                Job.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == worker.id)))
+            .order_by(Job.created_at)
+        ).all()
+        out = []
+        for job in rows:
+            mine = select(Task.object_id).where(Task.worker_id == worker.id, Task.job_id == job.id)
+            available = conn.execute(
+                select(func.count()).select_from(DataObject).where(
+                    DataObject.job_id == job.id, DataObject.status == "pending",
+                    DataObject.active_count < job.workers_per_object, DataObject.id.not_in(mine))
+            ).scalar()
+            out.append({
+                "name": job.name, "title": job.title, "description": job.description,
+                "keywords": json.loads(job.keywords), "task_type": job.task_type,
+                "price_per_task_usd": float(job.price_per_task_usd), "task_time_limit_s": job.task_time_limit_s,
+                "available_tasks": available,
+            })
+    return out

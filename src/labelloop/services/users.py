@@ -1,0 +1,155 @@
+"""Users, passwords (argon2), API tokens and sessions, work teams."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from labelloop.core.errors import Forbidden, NotFound, ResourceInUse, Unauthorized, ValidationError
+from labelloop.core.names import validate_team_name
+from labelloop.db.engine import transaction
+from labelloop.db.models import ApiToken, Team, TeamMember, User
+from labelloop.services.context import Context, Principal
+from labelloop.services.events import record
+
+ROLES = ("admin", "requester", "worker")
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(ctx: Context, username: str, password: str, role: str, *, actor: str = "system") -> Principal:
+    """Create a user; the password is stored as an argon2 hash."""
+    if role not in ROLES:
+        raise ValidationError(f"role must be one of {', '.join(ROLES)}; got '{role}'", field="role")
+    if not username or len(username) > 128 or not username.isprintable() or " " in username:
+        raise ValidationError("username must be 1-128 printable characters without spaces", field="username")
+    if len(password) < 8:
+        raise ValidationError("password must be at least 8 characters", field="password")
+    with transaction(ctx.engine) as conn:
+        try:
+            uid = conn.execute(
+                insert(User).values(username=username, password_hash=_hasher.hash(password), role=role, created_at=ctx.clock())
+            ).inserted_primary_key[0]
+        except IntegrityError:
+            raise ResourceInUse(f"user '{username}' already exists", field="username") from None
+        record(conn, "user.created", at=ctx.clock(), actor=actor, worker_id=uid, username=username, role=role)
+    return Principal(uid, username, role)
+
+
+def get_user(conn: Connection, username: str) -> Principal:
+    row = conn.execute(select(User.id, User.username, User.role).where(User.username == username)).first()
+    if row is None:
+        raise NotFound(f"no user '{username}'", field="username")
+    return Principal(*row)
+
+
+def check_password(ctx: Context, username: str, password: str) -> Principal:
+    """Verify a password; the same work is done for unknown users, so timing tells nothing."""
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(User.__table__).where(User.username == username)).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized("wrong username or password") from None
+    if row is None:
+        raise Unauthorized("wrong username or password")
+    return Principal(row.id, row.username, row.role)
+
+
+def issue_token(ctx: Context, principal: Principal, *, kind: str = "api", ttl_s: int | None = None) -> str:
+    """A new random bearer token (only its SHA-256 is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = ctx.clock()
+    with transaction(ctx.engine) as conn:
+        conn.execute(
+            insert(ApiToken).values(
+                user_id=principal.id,
+                token_hash=_token_hash(token),
+                kind=kind,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl_s) if ttl_s else None,
+            )
+        )
+    return token
+
+
+def principal_for_token(ctx: Context, token: str, *, kind: str | None = None) -> Principal:
+    q = (
+        select(User.id, User.username, User.role, ApiToken.expires_at, ApiToken.kind)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_hash(token))
+    )
+    with ctx.engine.connect() as conn:
+        row = conn.execute(q).first()
+    if row is None or (kind and row.kind != kind) or (row.expires_at and row.expires_at <= ctx.clock()):
+        raise Unauthorized("invalid or expired token")
+    return Principal(row.id, row.username, row.role)
+
+
+def revoke_token(ctx: Context, token: str) -> None:
+    with transaction(ctx.engine) as conn:
+        conn.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+
+
+def create_team(ctx: Context, principal: Principal, name: str, description: str = "") -> dict:
+    if not principal.can_request:
+        raise Forbidden("only requesters and admins create work teams")
+    validate_team_name(name)
+    with transaction(ctx.engine) as conn:
+        try:
+            tid = conn.execute(
+                insert(Team).values(name=name, name_key=name.lower(), description=description[:200], created_at=ctx.clock())
+            ).inserted_primary_key[0]
+        except IntegrityError:
+            raise ResourceInUse(f"work team '{name}' already exists", field="WorkteamName") from None
+        record(conn, "team.created", at=ctx.clock(), actor=principal.username, team=name)
+    return {"id": tid, "name": name, "description": description, "members": []}
+
+
+def team_id(conn: Connection, name: str) -> int:
+    tid = conn.execute(select(Team.id).where(Team.name_key == name.lower())).scalar()
+    if tid is None:
+        raise NotFound(f"no work team '{name}'", field="team")
+    return tid
+
+
+def add_members(ctx: Context, principal: Principal, team: str, usernames: list[str]) -> dict:
+    if not principal.can_request:
+        raise Forbidden("only requesters and admins manage work teams")
+    with transaction(ctx.engine) as conn:
+        tid = team_id(conn, team)
+        for username in usernames:
+            user = get_user(conn, username)
+            exists = conn.execute(
+                select(TeamMember.user_id).where(TeamMember.team_id == tid, TeamMember.user_id == user.id)
+            ).first()
+            if not exists:
+                conn.execute(insert(TeamMember).values(team_id=tid, user_id=user.id))
+                record(conn, "team.member_added", at=ctx.clock(), actor=principal.username, worker_id=user.id, team=team)
+    return describe_team(ctx, team)
+
+
+def describe_team(ctx: Context, name: str) -> dict:
+    with ctx.engine.connect() as conn:
+        tid = team_id(conn, name)
+        row = conn.execute(select(Team.name, Team.description).where(Team.id == tid)).one()
+        members = conn.execute(
+            select(User.username).join(TeamMember, TeamMember.user_id == User.id).where(TeamMember.team_id == tid).order_by(User.username)
+        ).scalars().all()
+    return {"id": tid, "name": row.name, "description": row.description, "members": list(members)}
+
+
+def list_teams(ctx: Context) -> list[dict]:
+    with ctx.engine.connect() as conn:
+        names = conn.execute(select(Team.name).order_by(Team.name)).scalars().all()
+    return [describe_team(ctx, n) for n in names]

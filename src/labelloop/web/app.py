@@ -1,0 +1,50 @@
+"""``create_app(settings)`` wires everything; nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from labelloop import __version__
+from labelloop.services.background import run_background_once
+from labelloop.services.context import Context, build_context
+from labelloop.settings import Settings
+from labelloop.web import errors
+from labelloop.web.api import router
+
+log = logging.getLogger("labelloop")
+
+
+async def _background_loop(ctx: Context) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(run_background_once, ctx)
+        except Exception:  # keep serving; the next pass retries
+            log.exception("background pass failed")
+        await asyncio.sleep(ctx.settings.background_interval_s)
+
+
+def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> FastAPI:
+    """Build the ASGI app. Pass ``ctx`` to share an engine and a clock with tests."""
+    settings = settings or (ctx.settings if ctx else Settings())
+    ctx = ctx or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        task = asyncio.create_task(_background_loop(ctx)) if settings.run_background else None
+        yield
+        if task:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(title="labelloop", version=__version__, lifespan=lifespan,
+                  description="Self-hosted data labeling, compatible with SageMaker Ground Truth.")
+    app.state.ctx = ctx
+    errors.install(app)
+    app.include_router(router)
+    return app

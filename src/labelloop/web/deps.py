@@ -1,0 +1,32 @@
+"""Request dependencies: the context and the authenticated principal."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from labelloop.core.errors import Unauthorized
+from labelloop.services.context import Context, Principal
+from labelloop.services.users import principal_for_token
+
+SESSION_COOKIE = "labelloop_session"
+
+
+def get_ctx(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+def get_principal(request: Request) -> Principal:
+    """Bearer token (API, CLI, SDK) or the portal's session cookie; CSRF is checked for cookie writes."""
+    ctx = get_ctx(request)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return principal_for_token(ctx, header[7:].strip())
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        principal = principal_for_token(ctx, session, kind="session")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            from labelloop.web.csrf import check_csrf
+
+            check_csrf(request, session)
+        return principal
+    raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")

@@ -1,0 +1,51 @@
+"""The one place where domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from labelloop.core import errors as e
+
+STATUS = {
+    e.ManifestError: 400,
+    e.ValidationError: 400,
+    e.NotFound: 404,
+    e.ResourceInUse: 409,
+    e.Conflict: 409,
+    e.LimitExceeded: 429,
+    e.Unauthorized: 401,
+    e.Forbidden: 403,
+}
+
+
+def status_for(exc: e.LabelloopError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, message: str, field: str | None = None, details: list | None = None) -> dict:
+    body: dict = {"error": code, "message": message}
+    if field:
+        body["field"] = field
+    if details:
+        body["details"] = details
+    return body
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.LabelloopError)
+    async def _domain(_request: Request, exc: e.LabelloopError):
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthorized) else None
+        return JSONResponse(error_body(exc.code, exc.message, exc.field, exc.details), status_for(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_request: Request, exc: RequestValidationError):
+        errs = exc.errors()
+        first = errs[0] if errs else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first["loc"] if p != "body") or None
+        details = [{"field": ".".join(str(p) for p in x["loc"] if p != "body"), "reason": x["msg"]} for x in errs]
+        return JSONResponse(error_body("ValidationException", f"{field}: {first['msg']}", field, details), 400)
