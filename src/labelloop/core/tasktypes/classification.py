@@ -87,16 +87,18 @@ class MultiLabelType(TaskType):
 
     def consolidate(self, history, targets, labels, *, algorithm, workers_per_object) -> list[Label]:
         index = {label: i for i, label in enumerate(labels)}
+        items = [obj.dataset_object_id for obj in history]
+        workers = sorted({w for obj in history for w, _ in obj.answers})
+        worker_index = {w: i for i, w in enumerate(workers)}
         rows = [
-            (obj.dataset_object_id, worker, frozenset(index[x] for x in _only_body(content)["labels"]))
-            for obj in history
+            (i, worker_index[worker], [index[x] for x in _only_body(content)["labels"]])
+            for i, obj in enumerate(history)
             for worker, content in obj.answers
         ]
-        if algorithm not in ALGORITHMS:
-            _model(algorithm)
-        model = MultiLabel(algorithm=algorithm).fit(rows, n_classes=len(labels))
+        _model(algorithm)  # names a bad algorithm the same way as single-label
+        model = MultiLabel(algorithm=algorithm).fit(rows, len(items), len(workers), len(labels), item_keys=items)
         out = []
-        for i, key in enumerate(model.item_keys_):
+        for i, key in enumerate(items):
             if key not in targets:
                 continue
             chosen = list(model.labels_[i])
