@@ -96,25 +96,37 @@ def _claim(conn: Connection, job, worker: Principal, now: datetime) -> int | Non
         .order_by(DataObject.position)
         .limit(CANDIDATES)
     )
-    if is_postgres(conn):
-        q = q.with_for_update(skip_locked=True)
-    for object_id, position in conn.execute(q).all():
-        won = conn.execute(
-            update(DataObject)
-            .where(DataObject.id == object_id, DataObject.status == "pending",
-                   DataObject.active_count < job.workers_per_object)
-            .values(active_count=DataObject.active_count + 1)
-        ).rowcount
-        if won != 1:
-            continue
-        task_id = conn.execute(
-            insert(Task).values(job_id=job.id, object_id=object_id, worker_id=worker.id, status="leased", leased_at=now,
-                                lease_expires_at=now + timedelta(seconds=job.task_time_limit_s))
-        ).inserted_primary_key[0]
-        record(conn, "task.leased", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
-               task_id=task_id, worker_id=worker.id)
-        return task_id
-    return None
+    skip_locked = is_postgres(conn)
+    while True:
+        # PostgreSQL: skip rows other claims hold; if that leaves nothing, look again without skipping
+        # (a plain read) so "no task" is only said when there is none. The CAS below keeps it correct.
+        candidates = conn.execute(q.with_for_update(skip_locked=True) if skip_locked else q).all()
+        if not candidates and skip_locked:
+            candidates = conn.execute(q).all()
+        if not candidates:
+            return None
+        for object_id, position in candidates:
+            task_id = _lease_object(conn, job, worker, object_id, position, now)
+            if task_id is not None:
+                return task_id
+
+
+def _lease_object(conn: Connection, job, worker: Principal, object_id: int, position: int, now: datetime) -> int | None:
+    won = conn.execute(
+        update(DataObject)
+        .where(DataObject.id == object_id, DataObject.status == "pending",
+               DataObject.active_count < job.workers_per_object)
+        .values(active_count=DataObject.active_count + 1)
+    ).rowcount
+    if won != 1:
+        return None
+    task_id = conn.execute(
+        insert(Task).values(job_id=job.id, object_id=object_id, worker_id=worker.id, status="leased", leased_at=now,
+                            lease_expires_at=now + timedelta(seconds=job.task_time_limit_s))
+    ).inserted_primary_key[0]
+    record(conn, "task.leased", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
+           task_id=task_id, worker_id=worker.id)
+    return task_id
 
 
 def claim_next_task(ctx: Context, worker: Principal, job_name: str) -> dict | None:

@@ -1,0 +1,130 @@
+"""Many workers at once: an object never gets more than N answers and no worker answers it twice."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from labelloop import sim
+from labelloop.db.models import DataObject, Task
+from labelloop.services import jobs, tasks, users
+from labelloop.services.context import utc_now
+from tests.conftest import write_labels, write_manifest
+
+WORKERS = 32
+N = 3
+
+
+def _setup(ctx, tmp_path, people, n_objects: int, n_workers: int, password: str = "worker-password"):
+    names = [f"cw{i}" for i in range(n_workers)]
+    for name in names:
+        users.create_user(ctx, name, password, "worker")
+    users.add_members(ctx, people["admin"], "crew", names)
+    manifest = write_manifest(tmp_path / "c.manifest", [{"source": f"text {i}"} for i in range(n_objects)])
+    labels = write_labels(tmp_path / "c.json", ["a", "b"])
+    jobs.create_job(ctx, people["req"], jobs.JobSpec(
+        name="busy", task_type="text-classification", label_attribute_name="ab", input_manifest_uri=str(manifest),
+        label_config_uri=str(labels), output_uri=str(tmp_path / "out"), team="crew", workers_per_object=N))
+    return names
+
+
+def _check_invariants(ctx, n_objects: int) -> None:
+    with ctx.engine.connect() as conn:
+        per_object = conn.execute(
+            select(Task.object_id, func.count()).where(Task.status == "submitted").group_by(Task.object_id)).all()
+        pairs = conn.execute(select(Task.object_id, Task.worker_id)).all()
+        active = conn.execute(select(func.max(DataObject.active_count))).scalar()
+    assert len(per_object) == n_objects
+    assert Counter(n for _, n in per_object) == {N: n_objects}
+    assert len(pairs) == len(set(pairs))
+    assert active <= N
+
+
+def test_32_concurrent_workers_through_the_services(ctx, tmp_path, people):
+    n_objects = 60
+    names = _setup(ctx, tmp_path, people, n_objects, WORKERS)
+    principals = [users.check_password(ctx, n, "worker-password") for n in names]
+    errors: list[BaseException] = []
+    start = threading.Barrier(WORKERS)
+
+    def worker(p):
+        try:
+            start.wait()
+            while (task := tasks.claim_next_task(ctx, p, "busy")) is not None:
+                tasks.submit_annotation(ctx, p, task["task_id"], {"label": "a"})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in principals]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    _check_invariants(ctx, n_objects)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(database_url: str, port: int, background: bool, tmp_path) -> subprocess.Popen:
+    env = {**os.environ, "LABELLOOP_DATABASE_URL": database_url, "LABELLOOP_DATA_DIR": str(tmp_path / "data")}
+    args = [sys.executable, "-m", "labelloop.cli.main", "serve", "--port", str(port)]
+    args.append("--background" if background else "--no-background")
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode())
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_server_processes_share_one_postgresql(ctx, clock, tmp_path, people, database_url):
+    clock.now = utc_now()  # the servers run on the real clock
+    n_objects = 40
+    names = _setup(ctx, tmp_path, people, n_objects, WORKERS)
+    ports = [_free_port(), _free_port()]
+    servers = [_serve(database_url, ports[0], True, tmp_path), _serve(database_url, ports[1], False, tmp_path)]
+    try:
+        stats = sim.Stats()
+        tokens = [sim.sign_in(f"http://127.0.0.1:{ports[0]}", n, "worker-password") for n in names]
+        threads = [threading.Thread(target=sim.work, args=(f"http://127.0.0.1:{ports[i % 2]}", tok, "busy",
+                                                           sim.Oracle(accuracy=1.0)), kwargs={"stats": stats, "seed": i})
+                   for i, tok in enumerate(tokens)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert stats.submitted == n_objects * N
+        _check_invariants(ctx, n_objects)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = jobs.describe_job(ctx, people["req"], "busy")["status"]
+            if status == "Completed":
+                break
+            time.sleep(0.2)
+        assert status == "Completed"
+    finally:
+        for s in servers:
+            s.terminate()
+            s.wait(10)
