@@ -20,6 +20,14 @@ from labelloop.settings import Settings
 from labelloop.web.app import create_app
 
 PG_URL = os.environ.get("LABELLOOP_TEST_DATABASE_URL")
+REQUIRE_ALL = os.environ.get("LABELLOOP_REQUIRE_ALL_PARTS") == "1"
+
+
+def skip_unless_required(reason: str) -> None:
+    """Skip on a user's machine; fail in CI, where every real part must be there."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (LABELLOOP_REQUIRE_ALL_PARTS=1)")
+    pytest.skip(reason)
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -50,7 +58,7 @@ def database_url(request, tmp_path):
         yield url
         return
     if not PG_URL:
-        pytest.skip("set LABELLOOP_TEST_DATABASE_URL to run PostgreSQL tests")
+        skip_unless_required("set LABELLOOP_TEST_DATABASE_URL to run PostgreSQL tests")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
