@@ -121,7 +121,9 @@ class DataObject(Base):
     position: Mapped[int] = mapped_column(Integer)  # datasetObjectId
     line: Mapped[str] = mapped_column(Text)  # the input manifest line, untouched
     source_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
-    status: Mapped[str] = mapped_column(String(16))  # pending | ready | labeled | failed | skipped
+    task_input: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON from the pre-annotation hook
+    # preprocessing (waits for the pre-annotation hook) | pending | ready | labeled | failed | skipped
+    status: Mapped[str] = mapped_column(String(16))
     active_count: Mapped[int] = mapped_column(Integer, default=0)  # leased + submitted tasks
     answer_count: Mapped[int] = mapped_column(Integer, default=0)
     label: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON value under the LAN

@@ -16,8 +16,16 @@ from labelloop.db.engine import transaction
 from labelloop.db.models import DataObject, Job, Task, User
 from labelloop.services.context import Context
 from labelloop.services.events import record_many
-from labelloop.services.jobs import set_status
-from labelloop.services.output import ITERATION, ms_stamp, write_consolidation, write_manifests, write_worker_responses
+from labelloop.services.hooks import HookError, post_annotation, pre_annotation
+from labelloop.services.jobs import OPEN_OBJECT_STATES, set_status
+from labelloop.services.output import (
+    ITERATION,
+    ms_stamp,
+    write_consolidation_request,
+    write_consolidation_response,
+    write_manifests,
+    write_worker_responses,
+)
 from labelloop.services.tasks import expire_leases
 
 CLAIM_S = 120
@@ -73,6 +81,9 @@ def _work_on_job(ctx: Context, job_id: int, force_output: bool, done: dict) -> i
             expire_leases(conn, job_id, now)
             if now >= job.ends_at:
                 _close_availability(conn, job, now)
+    if job.pre_hook and job.status == "InProgress":
+        while preprocess(ctx, job_id):
+            pass
     consolidated = 0
     while n := consolidate_ready(ctx, job_id):
         consolidated += n
@@ -97,7 +108,7 @@ def _work_on_job(ctx: Context, job_id: int, force_output: bool, done: dict) -> i
 
 def _has_open_objects(conn: Connection, job_id: int) -> bool:
     return conn.execute(
-        select(DataObject.id).where(DataObject.job_id == job_id, DataObject.status.in_(("pending", "ready"))).limit(1)
+        select(DataObject.id).where(DataObject.job_id == job_id, DataObject.status.in_(OPEN_OBJECT_STATES)).limit(1)
     ).first() is not None
 
 
@@ -140,8 +151,37 @@ def _history(conn: Connection, job_id: int) -> tuple[list[ObjectAnswers], dict[i
     return history, responses
 
 
+def preprocess(ctx: Context, job_id: int, batch: int = 100) -> int:
+    """Run the pre-annotation hook on a batch of new objects: task input, skip, or failure with the reason."""
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        job = _job(conn, job_id)
+        rows = conn.execute(
+            select(DataObject.id, DataObject.position, DataObject.line)
+            .where(DataObject.job_id == job_id, DataObject.status == "preprocessing")
+            .order_by(DataObject.position).limit(batch)
+        ).all()
+    outcomes = []
+    for r in rows:
+        try:
+            task_input, required = pre_annotation(job.pre_hook, job.name, json.loads(r.line))
+            outcomes.append((r, {"task_input": json.dumps(task_input), "status": "pending" if required else "skipped"}))
+        except HookError as exc:
+            outcomes.append((r, {"status": "failed", "failure_reason": str(exc)[:1024]}))
+    with transaction(ctx.engine) as conn:
+        for r, values in outcomes:
+            conn.execute(update(DataObject).where(DataObject.id == r.id, DataObject.status == "preprocessing")
+                         .values(**values))
+        record_many(conn, [{"at": now, "kind": "object.failed" if v["status"] == "failed" else "object.preprocessed",
+                            "actor": "system", "job_id": job_id, "dataset_object_id": r.position,
+                            "detail": {"reason": v.get("failure_reason"), "status": v["status"]}}
+                           for r, v in outcomes])
+    return len(rows)
+
+
 def consolidate_ready(ctx: Context, job_id: int) -> int:
-    """Consolidate one batch of ready objects with worker models fitted on all of the job's answers."""
+    """Consolidate one batch of ready objects: the built-in algorithm (worker models fitted on all of the
+    job's answers) or the job's post-annotation hook."""
     now = ctx.clock()
     with ctx.engine.connect() as conn:
         job = _job(conn, job_id)
@@ -156,37 +196,60 @@ def consolidate_ready(ctx: Context, job_id: int) -> int:
     targets = {r.position for r in ready}
     task_type = get_task_type(job.task_type)
     labels = [x["label"] for x in json.loads(job.label_config)["labels"]]
-    made = task_type.consolidate(history, targets, labels, algorithm=job.consolidation_algorithm,
-                                 workers_per_object=job.workers_per_object)
-    by_position = {label.dataset_object_id: label for label in made}
-    request = _consolidation_request(job, ready, history, targets)
-    write_worker_responses(ctx, job, [(p, responses[p]) for p in sorted(targets) if p in responses], now)
-    response = []
+    response_uris = write_worker_responses(ctx, job, [(p, responses[p]) for p in sorted(targets) if p in responses], now)
+    request = _consolidation_request(job, ready, history)
+    request_uri = write_consolidation_request(ctx, job, request, now)
+    results = _consolidate(job, task_type, history, targets, labels, request_uri, response_uris, now)
+    response, events = [], []
     with transaction(ctx.engine) as conn:
-        events = []
         for r in ready:
-            label = by_position.get(r.position)
-            if label is None:  # nothing to label it with (no answers)
-                conn.execute(update(DataObject).where(DataObject.id == r.id).values(status="failed",
-                             failure_reason="no answers to consolidate"))
+            result = results.get(r.position, "no answers to consolidate")
+            if isinstance(result, str):
+                conn.execute(update(DataObject).where(DataObject.id == r.id).values(
+                    status="failed", failure_reason=result[:1024]))
+                events.append({"at": now, "kind": "object.failed", "actor": "system", "job_id": job_id,
+                               "dataset_object_id": r.position, "detail": {"reason": result}})
                 continue
-            metadata = full_metadata(label.metadata, gt_type=task_type.gt_type, job_name=job.name, human=True, at=now)
+            value, metadata = result
             response.append({"datasetObjectId": str(r.position), "consolidatedAnnotation": {"content": {
-                job.label_attribute_name: label.value, f"{job.label_attribute_name}-metadata": metadata}}})
+                job.label_attribute_name: value, f"{job.label_attribute_name}-metadata": metadata}}})
             conn.execute(
                 update(DataObject).where(and_(DataObject.id == r.id, DataObject.status == "ready")).values(
-                    status="labeled", label=json.dumps(label.value), label_metadata=json.dumps(metadata),
+                    status="labeled", label=json.dumps(value), label_metadata=json.dumps(metadata),
                     human_annotated=True, labeled_at=now)
             )
             events.append({"at": now, "kind": "object.consolidated", "actor": "system", "job_id": job_id,
-                           "dataset_object_id": r.position, "detail": {"label": label.value, **label.metadata}})
+                           "dataset_object_id": r.position, "detail": {"label": value}})
         record_many(conn, events)
         conn.execute(update(Job).where(Job.id == job_id).values(output_dirty=True, updated_at=now))
-    write_consolidation(ctx, job, request, response, now)
+    write_consolidation_response(ctx, job, response, now)
     return len(ready)
 
 
-def _consolidation_request(job, ready, history, targets) -> list[dict]:
+def _consolidate(job, task_type, history, targets, labels, request_uri, response_uris, now) -> dict:
+    """{position: (value, metadata) or failure reason}."""
+    common = {"gt_type": task_type.gt_type, "job_name": job.name, "human": True, "at": now}
+    lan = job.label_attribute_name
+    if job.post_hook:
+        try:
+            contents = post_annotation(job.post_hook, job.name, labels, lan, request_uri)
+        except HookError as exc:
+            return {p: str(exc) for p in targets}
+        return {p: (contents[str(p)][lan], contents[str(p)].get(f"{lan}-metadata") or full_metadata({}, **common))
+                if str(p) in contents else "the post-annotation hook returned no label for this object"
+                for p in targets}
+    made = task_type.consolidate(history, targets, labels, algorithm=job.consolidation_algorithm,
+                                 workers_per_object=job.workers_per_object)
+    out = {}
+    for label in made:
+        extra = dict(label.metadata)
+        if task_type.name == "custom":
+            extra["worker-response-ref"] = response_uris.get(label.dataset_object_id)
+        out[label.dataset_object_id] = (label.value, full_metadata(extra, **common))
+    return out
+
+
+def _consolidation_request(job, ready, history) -> list[dict]:
     answers = {h.dataset_object_id: h.answers for h in history}
     out = []
     for r in ready:

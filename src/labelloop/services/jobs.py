@@ -19,11 +19,13 @@ from labelloop.db.engine import transaction
 from labelloop.db.models import DataObject, Job, TeamMember
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
+from labelloop.services.hooks import validate_hook_ref
 from labelloop.services.users import team_id
 from labelloop.storage import join
 
 STATUSES = ("Initializing", "InProgress", "Completed", "Failed", "Stopping", "Stopped")
 OPEN = ("InProgress", "Stopping")
+OPEN_OBJECT_STATES = ("preprocessing", "pending", "ready")
 IMPORT_CHUNK = 5000
 
 
@@ -61,6 +63,8 @@ class JobSpec(BaseModel):
 
 
 def _load_label_config(ctx: Context, spec: JobSpec, min_labels: int, max_labels: int | None):
+    if spec.label_config is None and spec.label_config_uri is None and min_labels == 0:
+        return parse_label_config({"document-version": "2018-11-28", "labels": []}, min_labels=0)
     if (spec.label_config is None) == (spec.label_config_uri is None):
         raise ValidationError("give exactly one of label_config_uri and label_config", field="label_config_uri")
     raw = spec.label_config
@@ -92,6 +96,8 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> dict:
         spec.label_attribute_name, must_end_with_ref=task_type.lan_must_end_with_ref, field="label_attribute_name"
     )
     keywords = validate_keywords(spec.keywords)
+    validate_hook_ref(spec.pre_hook, "pre_hook")
+    validate_hook_ref(spec.post_hook, "post_hook")
     labels = _load_label_config(ctx, spec, task_type.min_labels, task_type.max_labels)
     output_root = spec.output_uri or str(ctx.settings.data_dir.resolve() / "output")
     if spec.ui_template is not None:
@@ -121,13 +127,13 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> dict:
             ).inserted_primary_key[0]
         except IntegrityError:
             raise ResourceInUse(f"a job named '{spec.name}' already exists (names ignore case)", field="name") from None
-        count = _import_objects(conn, job_id, ctx, spec, task_type.media)
+        count = _import_objects(conn, job_id, ctx, spec, "preprocessing" if spec.pre_hook else "pending")
         conn.execute(update(Job).where(Job.id == job_id).values(status="InProgress", object_count=count))
         record(conn, "job.created", at=now, actor=principal.username, job_id=job_id, objects=count, task_type=task_type.name)
     return describe_job(ctx, principal, spec.name)
 
 
-def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, media: str) -> int:
+def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, first_status: str) -> int:
     """Stream the manifest into data_objects in chunks; ManifestError propagates and rolls everything back."""
     records = parse_manifest(_manifest_lines(ctx, spec.input_manifest_uri), label_attribute_name=spec.label_attribute_name)
     chunk: list[dict] = []
@@ -136,7 +142,7 @@ def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, 
         chunk.append(
             {
                 "job_id": job_id, "position": count, "line": rec.text, "source_ref": rec.source_ref,
-                "status": "skipped" if rec.prior_label else "pending", "active_count": 0, "answer_count": 0,
+                "status": "skipped" if rec.prior_label else first_status, "active_count": 0, "answer_count": 0,
                 "human_annotated": True,
             }
         )
@@ -179,7 +185,7 @@ def label_counters(conn: Connection, job_id: int) -> dict:
         "HumanLabeled": human,
         "MachineLabeled": machine,
         "FailedNonRetryableError": sum(n for (s, _), n in by.items() if s == "failed"),
-        "Unlabeled": sum(n for (s, _), n in by.items() if s in ("pending", "ready")),
+        "Unlabeled": sum(n for (s, _), n in by.items() if s in OPEN_OBJECT_STATES),
     }
 
 

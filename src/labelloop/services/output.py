@@ -52,16 +52,28 @@ def write_manifests(ctx: Context, conn: Connection, job) -> int:
     return n
 
 
-def write_worker_responses(ctx: Context, job, responses: list[tuple[int, list[dict]]], at: datetime) -> None:
-    """``annotations/worker-response/iteration-1/<datasetObjectId>/<timestamp>.json`` per consolidated object."""
+def write_worker_responses(ctx: Context, job, responses: list[tuple[int, list[dict]]], at: datetime) -> dict[int, str]:
+    """``annotations/worker-response/iteration-1/<datasetObjectId>/<timestamp>.json`` per object; returns the URIs."""
+    uris = {}
     for position, answers in responses:
         uri = join(job.output_uri, "annotations/worker-response", ITERATION, str(position), f"{file_stamp(at)}.json")
         ctx.storage.write_bytes(uri, json.dumps({"answers": answers}, ensure_ascii=False).encode())
+        uris[position] = uri
+    return uris
 
 
-def write_consolidation(ctx: Context, job, request: list[dict], response: list[dict], at: datetime) -> None:
-    """The consolidation request (GT's post-annotation payload) and response of one batch."""
-    base = join(job.output_uri, "annotations/consolidated-annotation")
-    name = f"{file_stamp(at)}.json"
-    ctx.storage.write_bytes(join(base, "consolidation-request", ITERATION, name), json.dumps(request).encode())
-    ctx.storage.write_bytes(join(base, "consolidation-response", ITERATION, name), json.dumps(response).encode())
+def _consolidation_uri(job, kind: str, at: datetime) -> str:
+    # microseconds: several batches can be consolidated within one second
+    name = f"{file_stamp(at)}.{at.microsecond:06d}.json"
+    return join(job.output_uri, "annotations/consolidated-annotation", kind, ITERATION, name)
+
+
+def write_consolidation_request(ctx: Context, job, request: list[dict], at: datetime) -> str:
+    """The payload a post-annotation hook reads (GT's ``payload.s3Uri``); returns its URI."""
+    uri = _consolidation_uri(job, "consolidation-request", at)
+    ctx.storage.write_bytes(uri, json.dumps(request).encode())
+    return uri
+
+
+def write_consolidation_response(ctx: Context, job, response: list[dict], at: datetime) -> None:
+    ctx.storage.write_bytes(_consolidation_uri(job, "consolidation-response", at), json.dumps(response).encode())

@@ -26,5 +26,8 @@ def task_type_names() -> list[str]:
 
 
 from labelloop.core.tasktypes import classification as _classification  # noqa: E402,F401  (registers)
+from labelloop.core.tasktypes.custom import Custom  # noqa: E402
+
+register(Custom())
 
 __all__ = ["Label", "ObjectAnswers", "TaskType", "full_metadata", "get_task_type", "register", "task_type_names"]
