@@ -90,7 +90,7 @@ def clock():
 @pytest.fixture
 def ctx(database_url, tmp_path, clock):
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", run_background=False,
-                        output_interval_s=0)
+                        output_interval_s=0, consolidation_interval_s=0)
     context = build_context(settings, clock=clock)
     upgrade(context.engine)
     yield context

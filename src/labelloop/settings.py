@@ -26,9 +26,13 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(None, description="Endpoint of an S3-compatible server for s3:// URIs.")
     background_interval_s: float = Field(1.0, description="Seconds between runs of the background worker.")
     output_interval_s: float = Field(10.0, description="Least seconds between rewrites of a running job's manifests.")
+    consolidation_interval_s: float = Field(
+        2.0, description="Least seconds between consolidation passes of a running job that still has open tasks."
+    )
     consolidation_batch_size: int = Field(5000, description="Most data objects consolidated in one batch.")
     data_url_ttl_s: int = Field(900, description="Seconds a grant_read_access URL stays valid.")
     sqlite_busy_timeout_ms: int = Field(30000, description="Milliseconds SQLite waits for the write lock.")
+    request_threads: int = Field(8, description="Threads that run request handlers in one server process.")
     run_background: bool = Field(True, description="Run consolidation and output in this server process.")
 
     @model_validator(mode="after")

@@ -281,6 +281,26 @@ def serve(
     uvicorn.run(create_app(ctx=ctx), host=settings.host, port=settings.port, log_level="warning")
 
 
+@app.command("background")
+def background_cmd(
+    database_url: str | None = DbOpt,
+    interval_s: float = typer.Option(1.0, help="Seconds between passes."),
+    once: bool = typer.Option(False, help="Run one pass and exit."),
+):
+    """Run consolidation, lease expiry and output writing in a process of its own (for `serve --no-background`)."""
+    import time
+
+    from labelloop.services.background import run_background_once
+
+    ctx = _ctx(database_url)
+    while True:
+        done = run_background_once(ctx, force_output=once)
+        if once:
+            out.print(f"{done['consolidated']} objects consolidated, {done['manifests']} manifests written")
+            return
+        time.sleep(interval_s)
+
+
 @app.command("simulate")
 def simulate(
     job: str,

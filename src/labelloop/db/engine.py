@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
+_IMMEDIATE = "labelloop_immediate"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30000) -> Engine:
     """Build an engine; SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` writes."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, poolclass=NullPool
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            pool_size=8, max_overflow=56,
         )
-        engine = engine.execution_options()
+        # SQLite has one writer: writers of this process queue on a lock instead of polling the busy handler
+        engine.labelloop_write_lock = threading.Lock()  # type: ignore[attr-defined]
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -31,8 +34,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # pragma: no cover - trivial
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_IMMEDIATE) else "BEGIN")
 
         return engine
     if url.startswith("postgresql://"):
@@ -47,8 +50,15 @@ def is_postgres(conn_or_engine: Connection | Engine) -> bool:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction: BEGIN IMMEDIATE on SQLite, READ COMMITTED on PostgreSQL; commits or rolls back."""
-    with engine.begin() as conn:
-        yield conn
+    lock = getattr(engine, "labelloop_write_lock", None)
+    if lock is None:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with lock, engine.connect() as conn:
+        conn = conn.execution_options(**{_IMMEDIATE: True})
+        with conn.begin():
+            yield conn
 
 
 def run_in_transaction(engine: Engine, fn: Callable[[Connection], T]) -> T:

@@ -85,7 +85,10 @@ def _work_on_job(ctx: Context, job_id: int, force_output: bool, done: dict) -> i
         while preprocess(ctx, job_id):
             pass
     consolidated = 0
-    while n := consolidate_ready(ctx, job_id):
+    if _consolidation_due(ctx, job_id, now):
+        # one batch a pass while workers are busy (each batch refits on all answers); all of them at the end
+        while (n := consolidate_ready(ctx, job_id)) and _finishing(ctx, job_id):
+            consolidated += n
         consolidated += n
     with transaction(ctx.engine) as conn:
         job = _job(conn, job_id)
@@ -106,10 +109,32 @@ def _work_on_job(ctx: Context, job_id: int, force_output: bool, done: dict) -> i
     return consolidated
 
 
-def _has_open_objects(conn: Connection, job_id: int) -> bool:
+def _finishing(ctx: Context, job_id: int) -> bool:
+    """The job hands out no more tasks: stopping, past its availability, or nothing left to lease."""
+    with ctx.engine.connect() as conn:
+        job = _job(conn, job_id)
+        return job.status != "InProgress" or ctx.clock() >= job.ends_at or not _has_objects(
+            conn, job_id, ("preprocessing", "pending"))
+
+
+def _has_objects(conn: Connection, job_id: int, statuses) -> bool:
     return conn.execute(
-        select(DataObject.id).where(DataObject.job_id == job_id, DataObject.status.in_(OPEN_OBJECT_STATES)).limit(1)
+        select(DataObject.id).where(DataObject.job_id == job_id, DataObject.status.in_(statuses)).limit(1)
     ).first() is not None
+
+
+def _consolidation_due(ctx: Context, job_id: int, now: datetime) -> bool:
+    """Consolidate at most every ``consolidation_interval_s`` while workers are busy; at once when the job
+    is ending or no task is left to hand out (each pass refits the worker models on all answers)."""
+    with ctx.engine.connect() as conn:
+        job = _job(conn, job_id)
+        if (now - job.updated_at).total_seconds() >= ctx.settings.consolidation_interval_s:
+            return True
+    return _finishing(ctx, job_id)
+
+
+def _has_open_objects(conn: Connection, job_id: int) -> bool:
+    return _has_objects(conn, job_id, OPEN_OBJECT_STATES)
 
 
 def _close_availability(conn: Connection, job, now: datetime) -> None:
@@ -126,29 +151,39 @@ def _close_availability(conn: Connection, job, now: datetime) -> None:
                         "dataset_object_id": p, "detail": {"reason": "task availability lifetime ended"}} for p in failed])
 
 
-def _history(conn: Connection, job_id: int) -> tuple[list[ObjectAnswers], dict[int, list[dict]]]:
-    """Every submitted answer of the job, grouped by object, and GT worker-response entries."""
+def _history(conn: Connection, job_id: int) -> list[ObjectAnswers]:
+    """Every submitted answer of the job, grouped by object (what the worker models are fitted on)."""
+    rows = conn.execute(
+        select(DataObject.position, Task.worker_id, Task.answer)
+        .join(DataObject, DataObject.id == Task.object_id)
+        .where(Task.job_id == job_id, Task.status == "submitted")
+        .order_by(DataObject.position, Task.id)
+    ).all()
+    grouped: dict[int, list] = {}
+    for position, worker_id, answer in rows:
+        grouped.setdefault(position, []).append((str(worker_id), json.loads(answer)))
+    return [ObjectAnswers(p, tuple(answers)) for p, answers in grouped.items()]
+
+
+def _worker_responses(conn: Connection, job_id: int, object_ids: list[int]) -> dict[int, list[dict]]:
+    """Ground Truth's worker-response entries of the given objects."""
     rows = conn.execute(
         select(DataObject.position, Task.worker_id, User.username, Task.answer, Task.leased_at, Task.finished_at,
                Task.time_spent_s)
         .join(DataObject, DataObject.id == Task.object_id)
         .join(User, User.id == Task.worker_id)
-        .where(Task.job_id == job_id, Task.status == "submitted")
+        .where(Task.job_id == job_id, Task.status == "submitted", Task.object_id.in_(object_ids))
         .order_by(DataObject.position, Task.id)
     ).all()
-    grouped: dict[int, list] = {}
+    out: dict[int, list[dict]] = {}
     for r in rows:
-        grouped.setdefault(r.position, []).append(r)
-    history = [ObjectAnswers(p, tuple((str(r.worker_id), json.loads(r.answer)) for r in rs)) for p, rs in grouped.items()]
-    responses = {
-        p: [{"acceptanceTime": ms_stamp(r.leased_at), "submissionTime": ms_stamp(r.finished_at),
-             "timeSpentInSeconds": round(r.time_spent_s or 0.0, 3), "workerId": f"{r.worker_id:016x}",
-             "workerMetadata": {"identityData": {"identityProviderType": "labelloop", "issuer": "labelloop",
-                                                 "sub": r.username}},
-             "answerContent": json.loads(r.answer)} for r in rs]
-        for p, rs in grouped.items()
-    }
-    return history, responses
+        out.setdefault(r.position, []).append({
+            "acceptanceTime": ms_stamp(r.leased_at), "submissionTime": ms_stamp(r.finished_at),
+            "timeSpentInSeconds": round(r.time_spent_s or 0.0, 3), "workerId": f"{r.worker_id:016x}",
+            "workerMetadata": {"identityData": {"identityProviderType": "labelloop", "issuer": "labelloop",
+                                                "sub": r.username}},
+            "answerContent": json.loads(r.answer)})
+    return out
 
 
 def preprocess(ctx: Context, job_id: int, batch: int = 100) -> int:
@@ -192,7 +227,8 @@ def consolidate_ready(ctx: Context, job_id: int) -> int:
         ).all()
         if not ready:
             return 0
-        history, responses = _history(conn, job_id)
+        history = _history(conn, job_id)
+        responses = _worker_responses(conn, job_id, [r.id for r in ready])
     targets = {r.position for r in ready}
     task_type = get_task_type(job.task_type)
     labels = [x["label"] for x in json.loads(job.label_config)["labels"]]

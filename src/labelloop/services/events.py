@@ -11,6 +11,9 @@ from labelloop.db.models import Event, Job, User
 from labelloop.services.context import Context, Principal
 
 
+_INSERT = insert(Event)
+
+
 def record(
     conn: Connection,
     kind: str,
@@ -24,18 +27,9 @@ def record(
     **detail,
 ) -> None:
     """Append one event in the caller's transaction, so it exists exactly when the fact does."""
-    conn.execute(
-        insert(Event).values(
-            at=at,
-            kind=kind,
-            actor=actor,
-            job_id=job_id,
-            dataset_object_id=dataset_object_id,
-            task_id=task_id,
-            worker_id=worker_id,
-            detail=json.dumps(detail, default=str),
-        )
-    )
+    conn.execute(_INSERT, {"at": at, "kind": kind, "actor": actor, "job_id": job_id,
+                           "dataset_object_id": dataset_object_id, "task_id": task_id, "worker_id": worker_id,
+                           "detail": json.dumps(detail, default=str)})
 
 
 def record_many(conn: Connection, rows: list[dict]) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.core.errors import Conflict, Forbidden, NotFound, ResourceInUse, ValidationError
@@ -155,16 +155,19 @@ def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, 
     return count
 
 
+_JOB_BY_NAME = select(Job.__table__).where(Job.name_key == bindparam("b_name"))
+_MEMBER = select(TeamMember.user_id).where(TeamMember.team_id == bindparam("b_team"),
+                                           TeamMember.user_id == bindparam("b_user"))
+
+
 def job_row_for(conn: Connection, name: str, principal: Principal):
     """The job's row if this principal may see it: admins all, requesters theirs, workers their teams'."""
-    row = conn.execute(select(Job.__table__).where(Job.name_key == name.lower())).first()
+    row = conn.execute(_JOB_BY_NAME, {"b_name": name.lower()}).first()
     if row is None:
         raise NotFound(f"no labeling job '{name}'", field="name")
     if principal.is_admin or row.requester_id == principal.id:
         return row
-    if principal.role == "worker" and conn.execute(
-        select(TeamMember.user_id).where(TeamMember.team_id == row.team_id, TeamMember.user_id == principal.id)
-    ).first():
+    if principal.role == "worker" and conn.execute(_MEMBER, {"b_team": row.team_id, "b_user": principal.id}).first():
         return row
     raise NotFound(f"no labeling job '{name}'", field="name")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.core.errors import Conflict, NotFound, ValidationError
@@ -52,13 +52,13 @@ def expire_leases(conn: Connection, job_id: int, now: datetime, *, status: str =
     return len(ended)
 
 
+_VIEW = (select(Task.id, Task.status, Task.leased_at, Task.lease_expires_at, DataObject.position, DataObject.line,
+                DataObject.source_ref)
+         .join(DataObject, DataObject.id == Task.object_id).where(Task.id == bindparam("b_task")))
+
+
 def _task_view(conn: Connection, job, task_id: int) -> dict:
-    row = conn.execute(
-        select(Task.id, Task.status, Task.leased_at, Task.lease_expires_at, DataObject.position, DataObject.line,
-               DataObject.source_ref)
-        .join(DataObject, DataObject.id == Task.object_id)
-        .where(Task.id == task_id)
-    ).one()
+    row = conn.execute(_VIEW, {"b_task": task_id}).one()
     labels = json.loads(job.label_config)
     line = json.loads(row.line)
     data = {"source": line["source"]} if "source" in line else {"source-ref": row.source_ref}
@@ -73,38 +73,53 @@ def _task_view(conn: Connection, job, task_id: int) -> dict:
     }
 
 
+# The hot path's statements are built once; each call only binds values.
+_HELD = (select(Task.id)
+         .where(Task.worker_id == bindparam("b_worker"), Task.job_id == bindparam("b_job"), Task.status == "leased",
+                Task.lease_expires_at > bindparam("b_now"))
+         .limit(1))
+_OPEN_LEASES = select(func.count()).select_from(Task).where(Task.job_id == bindparam("b_job"), Task.status == "leased")
+_CANDIDATES = (
+    select(DataObject.id, DataObject.position)
+    .where(DataObject.job_id == bindparam("b_job"), DataObject.status == "pending",
+           DataObject.active_count < bindparam("b_n"),
+           DataObject.id.not_in(select(Task.object_id).where(Task.worker_id == bindparam("b_worker"),
+                                                               Task.job_id == bindparam("b_job"))))
+    .order_by(DataObject.position)
+    .limit(CANDIDATES)
+)
+_CANDIDATES_SKIP_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
+_WIN = (update(DataObject)
+        .where(DataObject.id == bindparam("b_object"), DataObject.status == "pending",
+               DataObject.active_count < bindparam("b_n"))
+        .values(active_count=DataObject.active_count + 1))
+_INSERT_TASK = insert(Task)
+
+
 def _claim(conn: Connection, job, worker: Principal, now: datetime) -> int | None:
     if job.status != "InProgress" or now >= job.ends_at:
         return None
-    held = conn.execute(
-        select(Task.id).where(Task.worker_id == worker.id, Task.job_id == job.id, Task.status == "leased",
-                              Task.lease_expires_at > now).limit(1)
-    ).scalar()
+    ids = {"b_worker": worker.id, "b_job": job.id, "b_now": now, "b_n": job.workers_per_object}
+    held = conn.execute(_HELD, ids).scalar()
     if held is not None:
         return held
-    expire_leases(conn, job.id, now)
-    open_leases = conn.execute(
-        select(func.count()).select_from(Task).where(Task.job_id == job.id, Task.status == "leased")
-    ).scalar()
-    if open_leases >= job.max_concurrent_tasks:
-        return None
-    mine = select(Task.object_id).where(Task.worker_id == worker.id, Task.job_id == job.id)
-    q = (
-        select(DataObject.id, DataObject.position)
-        .where(DataObject.job_id == job.id, DataObject.status == "pending",
-               DataObject.active_count < job.workers_per_object, DataObject.id.not_in(mine))
-        .order_by(DataObject.position)
-        .limit(CANDIDATES)
-    )
+    if conn.execute(_OPEN_LEASES, ids).scalar() >= job.max_concurrent_tasks:
+        if not expire_leases(conn, job.id, now):
+            return None
     skip_locked = is_postgres(conn)
+    expired_checked = False
     while True:
         # PostgreSQL: skip rows other claims hold; if that leaves nothing, look again without skipping
         # (a plain read) so "no task" is only said when there is none. The CAS below keeps it correct.
-        candidates = conn.execute(q.with_for_update(skip_locked=True) if skip_locked else q).all()
+        candidates = conn.execute(_CANDIDATES_SKIP_LOCKED if skip_locked else _CANDIDATES, ids).all()
         if not candidates and skip_locked:
-            candidates = conn.execute(q).all()
+            candidates = conn.execute(_CANDIDATES, ids).all()
         if not candidates:
-            return None
+            # overdue leases are ended by the background worker; end them here too before saying "none"
+            if expired_checked or not expire_leases(conn, job.id, now):
+                return None
+            expired_checked = True
+            continue
         for object_id, position in candidates:
             task_id = _lease_object(conn, job, worker, object_id, position, now)
             if task_id is not None:
@@ -112,18 +127,11 @@ def _claim(conn: Connection, job, worker: Principal, now: datetime) -> int | Non
 
 
 def _lease_object(conn: Connection, job, worker: Principal, object_id: int, position: int, now: datetime) -> int | None:
-    won = conn.execute(
-        update(DataObject)
-        .where(DataObject.id == object_id, DataObject.status == "pending",
-               DataObject.active_count < job.workers_per_object)
-        .values(active_count=DataObject.active_count + 1)
-    ).rowcount
-    if won != 1:
+    if conn.execute(_WIN, {"b_object": object_id, "b_n": job.workers_per_object}).rowcount != 1:
         return None
-    task_id = conn.execute(
-        insert(Task).values(job_id=job.id, object_id=object_id, worker_id=worker.id, status="leased", leased_at=now,
-                            lease_expires_at=now + timedelta(seconds=job.task_time_limit_s))
-    ).inserted_primary_key[0]
+    task_id = conn.execute(_INSERT_TASK, {
+        "job_id": job.id, "object_id": object_id, "worker_id": worker.id, "status": "leased", "leased_at": now,
+        "lease_expires_at": now + timedelta(seconds=job.task_time_limit_s)}).inserted_primary_key[0]
     record(conn, "task.leased", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
            task_id=task_id, worker_id=worker.id)
     return task_id
@@ -154,12 +162,24 @@ def _is_member(conn: Connection, team_id: int, user_id: int) -> bool:
     ).first() is not None
 
 
+_TASK = (select(Task.__table__, DataObject.position)
+         .join(DataObject, DataObject.id == Task.object_id).where(Task.id == bindparam("b_task")))
+_JOB = select(Job.__table__).where(Job.id == bindparam("b_job"))
+_SUBMIT = (update(Task).where(Task.id == bindparam("b_task"))
+           .values(status="submitted", answer=bindparam("b_answer"), finished_at=bindparam("b_now"),
+                   time_spent_s=bindparam("b_spent")))
+_COUNT_ANSWER = (update(DataObject).where(DataObject.id == bindparam("b_object")).values(
+    answer_count=DataObject.answer_count + 1,
+    status=case((and_(DataObject.answer_count + 1 >= bindparam("b_n"), DataObject.status == "pending"), "ready"),
+                else_=DataObject.status)))
+
+
 def _own_task(conn: Connection, worker: Principal, task_id: int):
-    row = conn.execute(select(Task.__table__).where(Task.id == task_id)).first()
+    """The task (with its object's position) and its job, if the task is this worker's."""
+    row = conn.execute(_TASK, {"b_task": task_id}).first()
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no task {task_id} of yours", field="task_id")
-    job = conn.execute(select(Job.__table__).where(Job.id == row.job_id)).one()
-    return row, job
+    return row, conn.execute(_JOB, {"b_job": row.job_id}).one()
 
 
 def _check_open(conn: Connection, task, job, worker: Principal, now: datetime) -> str | None:
@@ -179,7 +199,7 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer) -> 
     with transaction(ctx.engine) as conn:
         task, job = _own_task(conn, worker, task_id)
         problem = _check_open(conn, task, job, worker, now)
-        position = conn.execute(select(DataObject.position).where(DataObject.id == task.object_id)).scalar()
+        position = task.position
         if problem is None:
             labels = [x["label"] for x in json.loads(job.label_config)["labels"]]
             try:
@@ -190,31 +210,16 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer) -> 
             record(conn, "answer.rejected", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
                    task_id=task_id, worker_id=worker.id, reason=str(problem))
         else:
-            conn.execute(
-                update(Task).where(Task.id == task_id).values(
-                    status="submitted", answer=json.dumps(content), finished_at=now,
-                    time_spent_s=(now - task.leased_at).total_seconds())
-            )
-            conn.execute(
-                update(DataObject).where(DataObject.id == task.object_id).values(
-                    answer_count=DataObject.answer_count + 1,
-                    status=_ready_when(DataObject.answer_count + 1 >= job.workers_per_object),
-                )
-            )
-            conn.execute(update(Job).where(Job.id == job.id).values(output_dirty=True))
+            conn.execute(_SUBMIT, {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
+                                   "b_spent": (now - task.leased_at).total_seconds()})
+            conn.execute(_COUNT_ANSWER, {"b_object": task.object_id, "b_n": job.workers_per_object})
             record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
                    task_id=task_id, worker_id=worker.id)
     if isinstance(problem, ValidationError):
         raise problem
     if problem is not None:
         raise Conflict(problem, field="task_id")
-    return {"task_id": task_id, "status": "submitted", "dataset_object_id": position}
-
-
-def _ready_when(cond):
-    from sqlalchemy import case
-
-    return case((and_(cond, DataObject.status == "pending"), "ready"), else_=DataObject.status)
+    return {"task_id": task_id, "status": "submitted", "dataset_object_id": position, "job": job.name}
 
 
 def release_task(ctx: Context, worker: Principal, task_id: int) -> dict:
@@ -226,8 +231,7 @@ def release_task(ctx: Context, worker: Principal, task_id: int) -> dict:
         if problem is None:
             conn.execute(update(Task).where(Task.id == task_id).values(status="released", finished_at=now))
             conn.execute(update(DataObject).where(DataObject.id == task.object_id).values(active_count=DataObject.active_count - 1))
-            position = conn.execute(select(DataObject.position).where(DataObject.id == task.object_id)).scalar()
-            record(conn, "task.released", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
+            record(conn, "task.released", at=now, actor=worker.username, job_id=job.id, dataset_object_id=task.position,
                    task_id=task_id, worker_id=worker.id)
     if problem is not None:
         raise Conflict(problem, field="task_id")

@@ -102,12 +102,8 @@ def get_task(task_id: int, ctx: Context = Ctx, principal: Principal = Me):
 def submit(task_id: int, body: AnswerSubmit, ctx: Context = Ctx, principal: Principal = Me):
     result = tasks.submit_annotation(ctx, principal, task_id, body.answer)
     if body.next:
-        result["next_task"] = tasks.claim_next_task(ctx, principal, result_job(ctx, principal, task_id))
+        result["next_task"] = tasks.claim_next_task(ctx, principal, result["job"])
     return result
-
-
-def result_job(ctx: Context, principal: Principal, task_id: int) -> str:
-    return tasks.get_task(ctx, principal, task_id)["job"]
 
 
 @router.post("/worker/tasks/{task_id}/release", tags=["worker"])

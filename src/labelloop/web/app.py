@@ -7,6 +7,7 @@ import contextlib
 import logging
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from labelloop import __version__
@@ -14,6 +15,7 @@ from labelloop.services.background import run_background_once
 from labelloop.services.context import Context, build_context
 from labelloop.settings import Settings
 from labelloop.web import errors
+from labelloop.web import portal
 from labelloop.web.api import router
 
 log = logging.getLogger("labelloop")
@@ -35,6 +37,8 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # few request threads: handlers are short and share one write lock; many threads only fight over the GIL
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         task = asyncio.create_task(_background_loop(ctx)) if settings.run_background else None
         yield
         if task:
@@ -47,4 +51,5 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     app.state.ctx = ctx
     errors.install(app)
     app.include_router(router)
+    portal.install(app)
     return app
