@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -14,6 +15,9 @@ from labelloop.db.models import DataObject, Job, Task
 from labelloop.render.builtin import builtin_template
 from labelloop.render.liquid import check_template, render_task_template
 from labelloop.services.context import Context, Principal
+
+# Ground Truth templates load AWS's element script; the portal page already loads ours
+GT_LOADER = re.compile(r"<script[^>]*assets\.crowd\.aws/crowd-html-elements\.js[^>]*>\s*</script>", re.I)
 
 
 def default_task_input(task_type: str, line: dict, label_config: dict, short: str, full: str) -> dict:
@@ -70,5 +74,5 @@ def render_task(ctx: Context, worker: Principal, task_id: int) -> str:
     else:
         task_input = default_task_input(row.task_type, json.loads(row.line), json.loads(row.label_config),
                                         row.short_instruction, row.full_instruction)
-    source = row.ui_template or builtin_template(row.task_type)
+    source = GT_LOADER.sub("", row.ui_template) if row.ui_template else builtin_template(row.task_type)
     return render_task_template(source, task_input=task_input, grant=lambda uri: data_link(ctx, uri, task_id))

@@ -3,6 +3,7 @@ const root = document.querySelector("#portal");
 const job = root.dataset.job;
 const csrf = root.dataset.csrf;
 const box = document.querySelector("#task");
+let busy = false; // one submit at a time
 const lease = document.querySelector("#lease");
 const status = document.querySelector("#status");
 let task = null;
@@ -60,7 +61,7 @@ async function show(t) {
   box.replaceChildren(document.createRange().createContextualFragment(html));
   box.dataset.taskId = t.task_id;
   countdown();
-  box.focus();
+  document.activeElement?.blur?.(); // keys go to the document, where the crowd elements listen
   document.dispatchEvent(new CustomEvent("portal-task-shown", { detail: { taskId: t.task_id } }));
 }
 
@@ -73,8 +74,9 @@ async function next() {
 }
 
 document.addEventListener("crowd-submit", async (event) => {
-  if (!task) return;
+  if (!task || busy) return;
   const current = task;
+  busy = true;
   try {
     const done = await call(`/api/v1/worker/tasks/${current.task_id}/submit`, { answer: event.detail.answer, next: true });
     say("Submitted.", "ok");
@@ -83,6 +85,8 @@ document.addEventListener("crowd-submit", async (event) => {
     if (e.status === 400) return say(e.message, "error"); // fix the answer and submit again
     say(`${e.message}. Moving on.`, "warn");
     next();
+  } finally {
+    busy = false;
   }
 });
 
