@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.core.errors import Conflict, NotFound, ValidationError
@@ -73,6 +73,11 @@ def _task_view(conn: Connection, job, task_id: int) -> dict:
     }
 
 
+def _done_by(worker):
+    """This worker already had a turn on the object (NOT EXISTS uses the unique (object, worker) index)."""
+    return exists().where(Task.object_id == DataObject.id, Task.worker_id == worker)
+
+
 # The hot path's statements are built once; each call only binds values.
 _HELD = (select(Task.id)
          .where(Task.worker_id == bindparam("b_worker"), Task.job_id == bindparam("b_job"), Task.status == "leased",
@@ -83,8 +88,7 @@ _CANDIDATES = (
     select(DataObject.id, DataObject.position)
     .where(DataObject.job_id == bindparam("b_job"), DataObject.status == "pending",
            DataObject.active_count < bindparam("b_n"),
-           DataObject.id.not_in(select(Task.object_id).where(Task.worker_id == bindparam("b_worker"),
-                                                               Task.job_id == bindparam("b_job"))))
+           ~_done_by(bindparam("b_worker")))
     .order_by(DataObject.position)
     .limit(CANDIDATES)
 )
@@ -142,16 +146,18 @@ def claim_next_task(ctx: Context, worker: Principal, job_name: str) -> dict | No
     now = ctx.clock()
     try:
         with transaction(ctx.engine) as conn:
-            job = job_row_for(conn, job_name, worker)
-            if worker.role != "worker" and not _is_member(conn, job.team_id, worker.id):
-                raise NotFound(f"no labeling job '{job_name}' for you to work on", field="job")
-            task_id = _claim(conn, job, worker, now)
-            return None if task_id is None else _task_view(conn, job, task_id)
+            return _claim_in(conn, worker, job_name, now)
     except IntegrityError:  # lost a race for the same object; the constraint held, try once more
         with transaction(ctx.engine) as conn:
-            job = job_row_for(conn, job_name, worker)
-            task_id = _claim(conn, job, worker, now)
-            return None if task_id is None else _task_view(conn, job, task_id)
+            return _claim_in(conn, worker, job_name, now)
+
+
+def _claim_in(conn: Connection, worker: Principal, job_name: str, now: datetime) -> dict | None:
+    job = job_row_for(conn, job_name, worker)
+    if worker.role != "worker" and not _is_member(conn, job.team_id, worker.id):
+        raise NotFound(f"no labeling job '{job_name}' for you to work on", field="job")
+    task_id = _claim(conn, job, worker, now)
+    return None if task_id is None else _task_view(conn, job, task_id)
 
 
 def _is_member(conn: Connection, team_id: int, user_id: int) -> bool:
@@ -192,10 +198,13 @@ def _check_open(conn: Connection, task, job, worker: Principal, now: datetime) -
     return None
 
 
-def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer) -> dict:
-    """Validate and store one worker's answer; the object becomes ready for consolidation at N answers."""
+def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer, *, lease_next: bool = False) -> dict:
+    """Validate and store one worker's answer; the object becomes ready for consolidation at N answers.
+    With ``lease_next`` the worker's next task of the job is leased in the same transaction."""
     now = ctx.clock()
     problem = None
+    next_task: dict | None = None
+    claimed = True
     with transaction(ctx.engine) as conn:
         task, job = _own_task(conn, worker, task_id)
         problem = _check_open(conn, task, job, worker, now)
@@ -215,11 +224,23 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer) -> 
             conn.execute(_COUNT_ANSWER, {"b_object": task.object_id, "b_n": job.workers_per_object})
             record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
                    task_id=task_id, worker_id=worker.id)
+            if lease_next:
+                try:
+                    with conn.begin_nested():
+                        next_task = _claim_in(conn, worker, job.name, now)
+                    claimed = True
+                except IntegrityError:  # a lost race must not undo the answer: claim afresh after commit
+                    claimed = False
     if isinstance(problem, ValidationError):
         raise problem
     if problem is not None:
         raise Conflict(problem, field="task_id")
-    return {"task_id": task_id, "status": "submitted", "dataset_object_id": position, "job": job.name}
+    if lease_next and not claimed:
+        next_task = claim_next_task(ctx, worker, job.name)
+    result = {"task_id": task_id, "status": "submitted", "dataset_object_id": position, "job": job.name}
+    if lease_next:
+        result["next_task"] = next_task
+    return result
 
 
 def release_task(ctx: Context, worker: Principal, task_id: int) -> dict:
@@ -287,11 +308,10 @@ def available_jobs(ctx: Context, worker: Principal) -> list[dict]:
         ).all()
         out = []
         for job in rows:
-            mine = select(Task.object_id).where(Task.worker_id == worker.id, Task.job_id == job.id)
             available = conn.execute(
                 select(func.count()).select_from(DataObject).where(
                     DataObject.job_id == job.id, DataObject.status == "pending",
-                    DataObject.active_count < job.workers_per_object, DataObject.id.not_in(mine))
+                    DataObject.active_count < job.workers_per_object, ~_done_by(worker.id))
             ).scalar()
             out.append({
                 "name": job.name, "title": job.title, "description": job.description,

@@ -100,10 +100,7 @@ def get_task(task_id: int, ctx: Context = Ctx, principal: Principal = Me):
 
 @router.post("/worker/tasks/{task_id}/submit", tags=["worker"])
 def submit(task_id: int, body: AnswerSubmit, ctx: Context = Ctx, principal: Principal = Me):
-    result = tasks.submit_annotation(ctx, principal, task_id, body.answer)
-    if body.next:
-        result["next_task"] = tasks.claim_next_task(ctx, principal, result["job"])
-    return result
+    return tasks.submit_annotation(ctx, principal, task_id, body.answer, lease_next=body.next)
 
 
 @router.post("/worker/tasks/{task_id}/release", tags=["worker"])

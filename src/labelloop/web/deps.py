@@ -11,13 +11,17 @@ from labelloop.services.users import principal_for_token
 SESSION_COOKIE = "labelloop_session"
 
 
-def get_ctx(request: Request) -> Context:
+def context_of(request: Request) -> Context:
     return request.app.state.ctx
+
+
+async def get_ctx(request: Request) -> Context:  # a dependency without I/O: async keeps it off the thread pool
+    return context_of(request)
 
 
 def get_principal(request: Request) -> Principal:
     """Bearer token (API, CLI, SDK) or the portal's session cookie; CSRF is checked for cookie writes."""
-    ctx = get_ctx(request)
+    ctx = context_of(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return principal_for_token(ctx, header[7:].strip())

@@ -18,7 +18,7 @@ from labelloop.services.context import Context, Principal
 from labelloop.services.templates import render_task
 from labelloop.web.api import data_response
 from labelloop.web.csrf import csrf_token
-from labelloop.web.deps import SESSION_COOKIE, get_ctx
+from labelloop.web.deps import SESSION_COOKIE, context_of, get_ctx
 
 HERE = Path(__file__).parent
 SESSION_TTL_S = 12 * 3600
@@ -31,14 +31,14 @@ def _session_user(request: Request) -> Principal | None:
     if not token:
         return None
     try:
-        return users.principal_for_token(get_ctx(request), token, kind="session")
+        return users.principal_for_token(context_of(request), token, kind="session")
     except Unauthorized:
         return None
 
 
 def _page(request: Request, name: str, principal: Principal | None, **context) -> HTMLResponse:
     session = request.cookies.get(SESSION_COOKIE, "")
-    csrf = csrf_token(get_ctx(request).settings.secret_key, session) if session else ""
+    csrf = csrf_token(context_of(request).settings.secret_key, session) if session else ""
     return pages.TemplateResponse(request, name, {"me": principal, "csrf": csrf, **context})
 
 

@@ -45,7 +45,7 @@ def write_results(out: TextIO, rows: Iterable[tuple[str, str, float]]) -> None:
 def _read(path: str | Path, columns: tuple[str, ...]) -> Iterator[tuple[int, tuple[str, ...]]]:
     """Yield ``(line number, values of columns)`` for each data row; blank lines are skipped."""
     with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
+        reader = csv.reader(f, strict=True)
         try:
             header = next(reader, None)
             if header is None:

@@ -56,7 +56,9 @@ def prior_confusion(accuracy: float | np.ndarray, n_classes: int) -> np.ndarray:
 class DawidSkene:
     """Modified Dawid–Skene EM estimator (Ground Truth's classification consolidation).
 
-    Attributes after ``fit``: ``posteriors_`` (n_items×K), ``labels_`` (argmax per item),
+    Attributes after ``fit``: ``posteriors_`` (n_items×K), ``labels_`` (argmax per item;
+    posteriors within 1e-9 of the maximum tie and the lowest class index wins, like the
+    notebook's ``np.argmax`` but immune to float noise from row order),
     ``confidence_`` (``round(max posterior, 2)``), ``worker_confusions_`` (n_workers×K×K),
     ``worker_accuracy_`` (n_workers; NaN for a worker without answers in this fit),
     ``n_epochs_``, ``log_likelihood_`` (of the last E-step).
@@ -109,7 +111,7 @@ class DawidSkene:
             if not np.all(np.isnan(accuracy)):
                 global_acc = float(np.nanmean(accuracy))
         self.posteriors_ = posteriors
-        self.labels_ = posteriors.argmax(axis=1)
+        self.labels_ = _argmax_lowest_on_tie(posteriors)
         self.confidence_ = np.round(posteriors.max(axis=1, initial=0.0), 2)
         self.worker_confusions_ = conf
         self.worker_accuracy_ = accuracy
@@ -129,11 +131,21 @@ class DawidSkene:
         return conf
 
 
+def _argmax_lowest_on_tie(posteriors: np.ndarray, atol: float = 1e-9) -> np.ndarray:
+    """argmax per row, where classes within ``atol`` of the maximum tie and the lowest index wins.
+
+    Summing the same log-likelihood terms in another row order changes the last bits, which
+    would otherwise let the row order decide an exact tie.
+    """
+    top = posteriors.max(axis=1, keepdims=True, initial=0.0)
+    return np.argmax(posteriors >= top - atol, axis=1)
+
+
 def _e_step(answers: Answers, posteriors: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, float]:
     """New item posteriors and the marginal log-likelihood, computed in log space."""
     n_items, k = posteriors.shape
     class_prior = posteriors.sum(axis=0)
-    class_prior /= class_prior.sum()
+    class_prior = class_prior / class_prior.sum() if n_items else np.full(k, 1.0 / k)
     log_conf = np.log(np.maximum(conf, _TINY))
     per_answer = log_conf[answers.workers, :, answers.labels]  # (n_answers, K)
     scores = np.empty((n_items, k))
