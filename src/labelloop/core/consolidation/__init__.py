@@ -6,7 +6,7 @@ Small estimators in the style of crowd-kit: hyper-parameters in ``__init__``, ``
 
 from .answers import Answers
 from .crowd_csv import read_answers, read_truth, write_results
-from .dawid_skene import DawidSkene, prior_confusion
+from .dawid_skene import DEFAULT_PRIOR_STRENGTH, DawidSkene, prior_confusion
 from .majority_vote import MajorityVote, tie_break_draw
 from .multilabel import BINARY_ALGORITHMS, MultiLabel
 
@@ -15,6 +15,7 @@ ALGORITHMS = dict(BINARY_ALGORITHMS)
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT_PRIOR_STRENGTH",
     "Answers",
     "DawidSkene",
     "MajorityVote",
