@@ -39,6 +39,7 @@ def test_login_is_rate_limited(app, people):
         _client, r = _login(app, "wrong")
         assert "Wrong username or password" in r.text
     _client, r = _login(app, "worker-password")
+    assert r.status_code == 429
     assert "Too many failed sign-ins" in r.text and "set-cookie" not in r.headers
 
 
@@ -65,3 +66,25 @@ def test_data_links_open_one_object_and_expire(app, ctx, clock, tmp_path):
     assert client.get(f"/data/{other}.{mac}").status_code == 404  # a signature opens only its own object
     clock.advance(ctx.settings.data_url_ttl_s + 1)
     assert client.get(link).status_code == 404
+
+
+def test_workers_see_only_their_own_teams_and_no_member_names(api):
+    everyone = api("req").get("/api/v1/teams").json()["teams"]
+    assert {t["name"]: t["members"] for t in everyone} == {"crew": ["w1", "w2", "w3", "w4"], "others": ["outsider"]}
+    mine = api("w1").get("/api/v1/teams").json()["teams"]
+    assert [t["name"] for t in mine] == ["crew"]
+    assert "members" not in mine[0]
+    assert [t["name"] for t in api("outsider").get("/api/v1/teams").json()["teams"]] == ["others"]
+    assert api("w1").post("/api/v1/teams", json={"name": "mine"}).status_code == 403
+
+
+def test_api_sign_in_is_rate_limited_too(app, people):
+    with TestClient(app) as client:
+        for _ in range(5):
+            r = client.post("/api/v1/auth/token", json={"username": "w1", "password": "wrong"})
+            assert r.status_code == 401
+        r = client.post("/api/v1/auth/token", json={"username": "w1", "password": "worker-password"})
+        assert r.status_code == 429 and r.json()["field"] == "username" and "token" not in r.json()
+        # another user is not locked out
+        r = client.post("/api/v1/auth/token", json={"username": "w2", "password": "worker-password"})
+        assert r.status_code == 200 and r.json()["token"]

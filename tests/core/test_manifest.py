@@ -14,6 +14,7 @@ from labelloop.core.manifest import (
     MAX_VALUE_CHARS,
     ManifestRecord,
     output_line,
+    output_line_json,
     parse_manifest,
 )
 
@@ -303,3 +304,17 @@ def test_output_line_replaces_prior_labels(extra, old, new):
     expected = {k: v for k, v in obj.items() if k not in ("pet", "pet-metadata")}
     assert json.loads(out) == {**expected, "pet": new, "pet-metadata": {"new": 1}}
     assert list(json.loads(out))[-2:] == ["pet", "pet-metadata"]
+
+
+@pytest.mark.parametrize("line", [
+    '{"source-ref": "s3://b/1.jpg"}',
+    '{"source": "caf\\u00e9", "x": 1}',
+    '{"source-ref": "s3://b/1.jpg", "pet": 0, "pet-metadata": {}}',
+    '{}',
+])
+def test_output_line_json_splices_stored_json_like_output_line(line):
+    value, metadata = 1, {"class-name": "café", "confidence": 0.93}
+    expected = output_line(line, "pet", value, metadata)
+    for stored in (json.dumps(metadata), json.dumps(metadata, ensure_ascii=False)):  # older rows are ASCII-escaped
+        assert output_line_json(line, "pet", json.dumps(value), stored) == expected
+    assert json.loads(expected)["pet-metadata"]["class-name"] == "café"

@@ -137,7 +137,8 @@ def teams_list(database_url: str | None = DbOpt):
     from labelloop.services import users
 
     table = Table("team", "members", "description")
-    for t in users.list_teams(_ctx(database_url)):
+    ctx = _ctx(database_url)
+    for t in users.list_teams(ctx, _admin(ctx, None)):
         table.add_row(t["name"], ", ".join(t["members"]), t["description"])
     out.print(table)
 

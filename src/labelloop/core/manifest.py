@@ -190,10 +190,20 @@ def output_line(
     before the closing ``}``. If the line already has either key (a re-run or a chained job
     reusing the name), the object is re-serialised with those keys replaced at the end.
     """
+    return output_line_json(record_text, label_attribute_name, json.dumps(value, ensure_ascii=False),
+                            json.dumps(metadata, ensure_ascii=False))
+
+
+def output_line_json(record_text: str, label_attribute_name: str, value_json: str, metadata_json: str) -> str:
+    """``output_line`` for a value and metadata that are already JSON text (as the database keeps
+    them): spliced in as they are, with no parsing on the common path."""
     text = record_text.strip(_JSON_WS)
     if not (text.startswith("{") and text.endswith("}")):
         raise ValueError("record_text must be a JSON object")
     meta_key = label_attribute_name + "-metadata"
+    if "\\u" in value_json or "\\u" in metadata_json:  # stored ASCII-escaped: write the characters
+        value_json = json.dumps(json.loads(value_json), ensure_ascii=False)
+        metadata_json = json.dumps(json.loads(metadata_json), ensure_ascii=False)
     if (
         f'"{label_attribute_name}"' in text or f'"{meta_key}"' in text or "\\u" in text
     ):
@@ -201,13 +211,9 @@ def output_line(
         if label_attribute_name in obj or meta_key in obj:
             obj.pop(label_attribute_name, None)
             obj.pop(meta_key, None)
-            obj[label_attribute_name] = value
-            obj[meta_key] = metadata
+            obj[label_attribute_name] = json.loads(value_json)
+            obj[meta_key] = json.loads(metadata_json)
             return json.dumps(obj, ensure_ascii=False)
     head = text[:-1].rstrip(_JSON_WS)
     sep = "" if head == "{" else ", "
-    dumps = json.dumps
-    return (
-        f"{head}{sep}{dumps(label_attribute_name)}: {dumps(value, ensure_ascii=False)}, "
-        f"{dumps(meta_key)}: {dumps(metadata, ensure_ascii=False)}}}"
-    )
+    return f"{head}{sep}{json.dumps(label_attribute_name)}: {value_json}, {json.dumps(meta_key)}: {metadata_json}}}"

@@ -251,7 +251,8 @@ def consolidate_ready(ctx: Context, job_id: int) -> int:
                 job.label_attribute_name: value, f"{job.label_attribute_name}-metadata": metadata}}})
             conn.execute(
                 update(DataObject).where(and_(DataObject.id == r.id, DataObject.status == "ready")).values(
-                    status="labeled", label=json.dumps(value), label_metadata=json.dumps(metadata),
+                    status="labeled", label=json.dumps(value, ensure_ascii=False),
+                    label_metadata=json.dumps(metadata, ensure_ascii=False),
                     human_annotated=True, labeled_at=now)
             )
             events.append({"at": now, "kind": "object.consolidated", "actor": "system", "job_id": job_id,

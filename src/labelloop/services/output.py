@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from labelloop.core.manifest import output_line
+from labelloop.core.manifest import output_line_json
 from labelloop.db.models import DataObject
 from labelloop.services.context import Context
 from labelloop.storage import join
@@ -37,18 +37,22 @@ def write_manifests(ctx: Context, conn: Connection, job) -> int:
     final = join(job.output_uri, "manifests/output/output.manifest")
     n = 0
     with ctx.storage.open_write(final) as f:
+        chunk: list[str] = []
         for line, status, label, metadata in conn.execute(q):
-            if status == "labeled":
-                text = output_line(line, lan, json.loads(label), json.loads(metadata))
-            else:
-                text = line
-            f.write(text.encode())
-            f.write(b"\n")
-            n += 1
-    intermediate = join(job.output_uri, "manifests/intermediate/1/output.manifest")
-    with ctx.storage.open_read(final) as src, ctx.storage.open_write(intermediate) as dst:
-        while block := src.read(1 << 20):
-            dst.write(block)
+            chunk.append(output_line_json(line, lan, label, metadata) if status == "labeled" else line)
+            if len(chunk) == 10000:
+                n += _write_lines(f, chunk)
+        n += _write_lines(f, chunk)
+    ctx.storage.copy(final, join(job.output_uri, "manifests/intermediate/1/output.manifest"))
+    return n
+
+
+def _write_lines(f, lines: list[str]) -> int:
+    n = len(lines)
+    if n:
+        lines.append("")
+        f.write("\n".join(lines).encode())
+        lines.clear()
     return n
 
 

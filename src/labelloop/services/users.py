@@ -149,7 +149,15 @@ def describe_team(ctx: Context, name: str) -> dict:
     return {"id": tid, "name": row.name, "description": row.description, "members": list(members)}
 
 
-def list_teams(ctx: Context) -> list[dict]:
+def list_teams(ctx: Context, principal: Principal) -> list[dict]:
+    """Requesters and admins see every team with its members; a worker sees only the teams they are
+    in, without the other members' names."""
+    query = select(Team.name).order_by(Team.name)
+    if not principal.can_request:
+        query = query.join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.user_id == principal.id)
     with ctx.engine.connect() as conn:
-        names = conn.execute(select(Team.name).order_by(Team.name)).scalars().all()
-    return [describe_team(ctx, n) for n in names]
+        names = conn.execute(query).scalars().all()
+    teams = [describe_team(ctx, n) for n in names]
+    if not principal.can_request:
+        teams = [{k: v for k, v in t.items() if k != "members"} for t in teams]
+    return teams

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
 from labelloop.core.errors import Forbidden
 from labelloop.services import events, jobs, tasks, users
 from labelloop.services.context import Context, Principal
 from labelloop.services.jobs import JobSpec
-from labelloop.web.deps import get_ctx, get_principal
+from labelloop.web.deps import get_ctx, get_principal, sign_in
 from labelloop.web.schemas import AnswerSubmit, MembersAdd, TeamCreate, TokenRequest, UserCreate
 
 router = APIRouter(prefix="/api/v1")
@@ -20,8 +20,8 @@ Me = Depends(get_principal)
 
 
 @router.post("/auth/token", tags=["auth"])
-def create_token(body: TokenRequest, ctx: Context = Ctx):
-    principal = users.check_password(ctx, body.username, body.password)
+def create_token(body: TokenRequest, request: Request, ctx: Context = Ctx):
+    principal = sign_in(request, ctx, body.username, body.password)
     return {"token": users.issue_token(ctx, principal), "username": principal.username, "role": principal.role}
 
 
@@ -45,7 +45,7 @@ def create_team(body: TeamCreate, ctx: Context = Ctx, principal: Principal = Me)
 
 @router.get("/teams", tags=["teams"])
 def list_teams(ctx: Context = Ctx, principal: Principal = Me):
-    return {"teams": users.list_teams(ctx)}
+    return {"teams": users.list_teams(ctx, principal)}
 
 
 @router.post("/teams/{name}/members", tags=["teams"])

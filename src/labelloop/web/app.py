@@ -11,6 +11,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from labelloop import __version__
+from labelloop.core.ratelimit import FailureLimiter
 from labelloop.services.background import run_background_once
 from labelloop.services.context import Context, build_context
 from labelloop.settings import Settings
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     app = FastAPI(title="labelloop", version=__version__, lifespan=lifespan,
                   description="Self-hosted data labeling, compatible with SageMaker Ground Truth.")
     app.state.ctx = ctx
+    app.state.login_limiter = FailureLimiter(limit=5, window_s=300)  # API and portal sign-ins alike
     errors.install(app)
     app.include_router(router)
     portal.install(app)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from labelloop.core.errors import Unauthorized
+from labelloop.core.errors import LimitExceeded, Unauthorized
 from labelloop.services.context import Context, Principal
-from labelloop.services.users import principal_for_token
+from labelloop.services.users import check_password, principal_for_token
 
 SESSION_COOKIE = "labelloop_session"
 
@@ -34,3 +34,20 @@ def get_principal(request: Request) -> Principal:
             check_csrf(request, session)
         return principal
     raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")
+
+
+def sign_in(request: Request, ctx: Context, username: str, password: str) -> Principal:
+    """Check a password, for the API and the portal alike: after 5 failures in 5 minutes for one
+    username from one address, refuse further tries (LimitExceeded) until the window passes."""
+    limiter = request.app.state.login_limiter
+    key = f"{username}|{request.client.host if request.client else ''}"
+    now = ctx.clock()
+    if limiter.blocked(key, now):
+        raise LimitExceeded("too many failed sign-ins; wait a few minutes", field="username")
+    try:
+        principal = check_password(ctx, username, password)
+    except Unauthorized:
+        limiter.fail(key, now)
+        raise
+    limiter.reset(key)
+    return principal

@@ -10,15 +10,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from labelloop.core.errors import NotFound, Unauthorized
-from labelloop.core.ratelimit import FailureLimiter
+from labelloop.core.errors import LimitExceeded, NotFound, Unauthorized
 from labelloop.core.signing import verify
 from labelloop.services import jobs, tasks, users
 from labelloop.services.context import Context, Principal
 from labelloop.services.templates import render_task
 from labelloop.web.api import data_response
 from labelloop.web.csrf import csrf_token
-from labelloop.web.deps import SESSION_COOKIE, context_of, get_ctx
+from labelloop.web.deps import SESSION_COOKIE, context_of, get_ctx, sign_in
 
 HERE = Path(__file__).parent
 SESSION_TTL_S = 12 * 3600
@@ -36,10 +35,10 @@ def _session_user(request: Request) -> Principal | None:
         return None
 
 
-def _page(request: Request, name: str, principal: Principal | None, **context) -> HTMLResponse:
+def _page(request: Request, name: str, principal: Principal | None, status_code: int = 200, **context) -> HTMLResponse:
     session = request.cookies.get(SESSION_COOKIE, "")
     csrf = csrf_token(context_of(request).settings.secret_key, session) if session else ""
-    return pages.TemplateResponse(request, name, {"me": principal, "csrf": csrf, **context})
+    return pages.TemplateResponse(request, name, {"me": principal, "csrf": csrf, **context}, status_code=status_code)
 
 
 @router.get("/portal/login", response_class=HTMLResponse)
@@ -49,17 +48,13 @@ def login_form(request: Request, error: str | None = None):
 
 @router.post("/portal/login")
 def login(request: Request, username: str = Form(...), password: str = Form(...), ctx: Context = Depends(get_ctx)):
-    limiter: FailureLimiter = request.app.state.login_limiter
-    key = f"{username}|{request.client.host if request.client else ''}"
-    now = ctx.clock()
-    if limiter.blocked(key, now):
-        return _page(request, "login.html", None, error="Too many failed sign-ins. Wait a few minutes.")
     try:
-        principal = users.check_password(ctx, username, password)
+        principal = sign_in(request, ctx, username, password)
+    except LimitExceeded:
+        return _page(request, "login.html", None, error="Too many failed sign-ins. Wait a few minutes.",
+                     status_code=429)
     except Unauthorized:
-        limiter.fail(key, now)
-        return _page(request, "login.html", None, error="Wrong username or password.")
-    limiter.reset(key)
+        return _page(request, "login.html", None, error="Wrong username or password.", status_code=401)
     token = users.issue_token(ctx, principal, kind="session", ttl_s=SESSION_TTL_S)
     response = RedirectResponse("/portal", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL_S, httponly=True, samesite="strict",
@@ -111,7 +106,6 @@ def signed_data(token: str, ctx: Context = Depends(get_ctx)):
 
 
 def install(app: FastAPI) -> None:
-    app.state.login_limiter = FailureLimiter(limit=5, window_s=300)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
