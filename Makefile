@@ -27,6 +27,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/consolidation.py
 	$(BIN)/python bench/assign.py
 	$(BIN)/python bench/manifest_io.py
+	$(BIN)/python bench/portal.py
 
 clean:
 	rm -rf $(VENV) demo-data

@@ -83,7 +83,9 @@ def _serve(database_url: str, port: int, background: bool, tmp_path) -> subproce
     env = {**os.environ, "LABELLOOP_DATABASE_URL": database_url, "LABELLOOP_DATA_DIR": str(tmp_path / "data")}
     args = [sys.executable, "-m", "labelloop.cli.main", "serve", "--port", str(port)]
     args.append("--background" if background else "--no-background")
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tmp_path / f"server-{port}.log"
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))  # noqa: SIM115
+    proc.log = log
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -91,7 +93,7 @@ def _serve(database_url: str, port: int, background: bool, tmp_path) -> subproce
             return proc
         except httpx.HTTPError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode())
+                raise RuntimeError(log.read_text())
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
@@ -124,6 +126,10 @@ def test_two_server_processes_share_one_postgresql(ctx, clock, tmp_path, people,
                 break
             time.sleep(0.2)
         assert status == "Completed"
+    except BaseException:
+        for s in servers:  # what the servers said, to explain the failure
+            print(f"--- server log {s.log} (exit {s.poll()}):\n{s.log.read_text()[-5000:]}")
+        raise
     finally:
         for s in servers:
             s.terminate()

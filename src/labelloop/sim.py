@@ -75,6 +75,9 @@ def sign_in(base_url: str, username: str, password: str) -> str:
     return r.json()["token"]
 
 
+RETRIES = 5  # attempts of a request whose connection the server dropped
+
+
 def work(
     base_url: str, token: str, job: str, oracle: Oracle, *, stats: Stats, seed: int = 0, max_tasks: int | None = None,
     on_submit: Callable[[], None] | None = None,
@@ -83,31 +86,56 @@ def work(
     rng = random.Random(seed)
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
 
+        def post(path: str, **kw) -> httpx.Response:
+            """POST, retrying a connection the server dropped (a keep-alive race under load)."""
+            for attempt in range(RETRIES):
+                try:
+                    return client.post(path, **kw)
+                except httpx.TransportError:
+                    if attempt == RETRIES - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
+            raise AssertionError("unreachable")
+
         def claim() -> dict | None:
             t0 = time.perf_counter()
-            r = client.post(f"/api/v1/worker/jobs/{job}/next-task")
+            r = post(f"/api/v1/worker/jobs/{job}/next-task")
             stats.add("next-task", time.perf_counter() - t0)
             r.raise_for_status()
             return r.json() if r.status_code == 200 else None
+
+        def submitted_already(task_id: int) -> bool:
+            r = client.get(f"/api/v1/worker/tasks/{task_id}")
+            return r.status_code == 200 and r.json()["status"] == "submitted"
 
         task, done = claim(), 0
         while task is not None and (max_tasks is None or done < max_tasks):
             more = max_tasks is None or done + 1 < max_tasks
             t0 = time.perf_counter()
-            r = client.post(f"/api/v1/worker/tasks/{task['task_id']}/submit",
-                            json={"answer": oracle.answer(task, rng), "next": more})
+            try:
+                r = client.post(f"/api/v1/worker/tasks/{task['task_id']}/submit",
+                                json={"answer": oracle.answer(task, rng), "next": more})
+            except httpx.TransportError:
+                # the answer may or may not have been stored: ask before answering again
+                r = None
             stats.add("submit", time.perf_counter() - t0)
-            if r.status_code != 200:
+            if r is None and submitted_already(task["task_id"]):
+                next_task = None
+            elif r is None:
+                continue  # not stored: submit again
+            elif r.status_code != 200:
                 with stats.lock:
                     stats.errors += 1
                 task = claim()
                 continue
+            else:
+                next_task = r.json().get("next_task")
             done += 1
             with stats.lock:
                 stats.submitted += 1
             if on_submit:
                 on_submit()
-            task = r.json().get("next_task")
+            task = next_task if next_task is not None or not more else claim()
 
 
 def run_workers(base_url: str, job: str, credentials: list[tuple[str, str]], oracle: Oracle, *,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
+import threading
+
+import pytest
 
 from sqlalchemy import func, select
 
@@ -107,3 +112,34 @@ def test_chained_objects_with_a_label_are_not_sent_again(api, ctx, text_job_spec
         statuses = conn.execute(select(DataObject.status).order_by(DataObject.position)).scalars().all()
     assert statuses == ["pending", "skipped"]
     assert json.loads(r.text)["label_counters"]["Unlabeled"] == 1
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A real HTTP server on loopback serving tmp_path/www."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield www, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_manifest_and_labels_over_http_and_file_uris(api, text_job_spec, tmp_path, http_folder):
+    www, base = http_folder
+    write_manifest(www / "in.manifest", [{"source": f"line {i}", "keep": i} for i in range(3)])
+    (www / "labels.json").write_text(json.dumps({"document-version": "2018-11-28",
+                                                 "labels": [{"label": "yes"}, {"label": "no"}]}))
+    r = api("req").post("/api/v1/jobs", json=text_job_spec(
+        name="over-http", input_manifest_uri=f"{base}/in.manifest", label_config_uri=f"{base}/labels.json"))
+    assert r.status_code == 201, r.text
+    assert r.json()["object_count"] == 3 and r.json()["labels"] == ["yes", "no"]
+    r = api("req").post("/api/v1/jobs", json=text_job_spec(
+        name="over-file", input_manifest_uri=(www / "in.manifest").as_uri()))
+    assert r.status_code == 201 and r.json()["object_count"] == 3
+    missing = api("req").post("/api/v1/jobs", json=text_job_spec(
+        name="missing", input_manifest_uri=f"{base}/nope.manifest"))
+    assert missing.status_code == 400 and missing.json()["field"] == "input_manifest_uri"
