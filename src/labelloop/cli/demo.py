@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import typer
@@ -10,7 +12,7 @@ from rich.console import Console
 
 from labelloop.settings import Settings
 
-out = Console()
+out = Console(soft_wrap=True)  # URLs and commands stay on one line, copyable
 WORKER_PASSWORD = "worker-password"
 ADMIN_PASSWORD = "admin-password"
 REVIEWS = [
@@ -129,11 +131,11 @@ def demo(
     made = setup_demo(ctx, files)
     base = f"http://127.0.0.1:{port}"
     out.print(f"[bold]labelloop demo[/bold] ({'created ' + ', '.join(made) if made else 'reusing earlier setup'})")
-    out.print(f"  API docs:     {base}/docs")
+    out.print(f"  API docs:      {base}/docs")
     out.print(f"  Worker portal: {base}/portal   sign in as worker1 / {WORKER_PASSWORD} (also worker2, worker3)")
     out.print(f"  Requester:     requester / requester-password; admin / {ADMIN_PASSWORD} (API and CLI)")
     out.print(f"  Output:        {(data_dir / 'output').resolve()}/<job>/manifests/output/output.manifest")
-    out.print(f"  Try: labelloop simulate digits --url {base} --truth {files['digits_truth']} --accuracy 0.8 "
+    out.print(f"  Try: {_labelloop_command()} simulate digits --url {base} --truth {files['digits_truth']} --accuracy 0.8 "
               f"--database-url {settings.database_url}")
     if serve:
         import uvicorn
@@ -141,3 +143,15 @@ def demo(
         from labelloop.web.app import create_app
 
         uvicorn.run(create_app(ctx=ctx), host="127.0.0.1", port=port, log_level="warning")
+
+
+def _labelloop_command() -> str:
+    """How to call this installation's ``labelloop`` from the current folder (``make demo`` does not
+    put .venv/bin on the PATH)."""
+    exe = Path(sys.executable).parent / "labelloop"
+    if shutil.which("labelloop") == str(exe) or not exe.exists():
+        return "labelloop"
+    try:
+        return str(exe.relative_to(Path.cwd()))
+    except ValueError:
+        return str(exe)
