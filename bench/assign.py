@@ -10,6 +10,7 @@ the server's memory, then checks the database invariants and compares with the t
     .venv/bin/python bench/assign.py                       # SQLite in a temp dir
     .venv/bin/python bench/assign.py --postgres postgresql+psycopg://root@127.0.0.1:5432/test
     .venv/bin/python bench/assign.py --workers 32 --profile 32   # + py-spy hot spots of the server
+    .venv/bin/python bench/assign.py --server-workers 2          # labelloop serve --workers 2
 """
 
 from __future__ import annotations
@@ -40,20 +41,51 @@ PYSPY = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{
 
 
 # ----------------------------------------------------------------------------------------------- the machine
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (``serve --workers N`` runs N worker processes under a supervisor)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children[ppid].append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
 def proc_mem_kb(pid: int) -> dict[str, int]:
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(rest.split()[0])
+    """VmRSS and VmHWM summed over the process tree."""
+    out = {"VmRSS": 0, "VmHWM": 0}
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    key, _, rest = line.partition(":")
+                    if key in out:
+                        out[key] += int(rest.split()[0])
+        except OSError:
+            continue
     return out
 
 
 def proc_cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+    """User + system CPU seconds of the process tree (live processes only)."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+    return total
 
 
 def box_cpu() -> tuple[float, float]:
@@ -173,13 +205,13 @@ def check_invariants(ctx, job_name: str, client_submitted: int) -> tuple[bool, s
 
 
 # ----------------------------------------------------------------------------------------------- the server
-def start_server(db_url: str, tmp: Path, port: int, background: bool) -> tuple[subprocess.Popen, Path]:
+def start_server(db_url: str, tmp: Path, port: int, background: bool, workers: int = 1) -> tuple[subprocess.Popen, Path]:
     import httpx
 
     env = {**os.environ, "LABELLOOP_DATABASE_URL": db_url, "LABELLOOP_DATA_DIR": str(tmp / "data")}
     log = tmp / "server.log"
     args = [sys.executable, "-m", "labelloop.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--background" if background else "--no-background"]
+            "--background" if background else "--no-background", "--workers", str(workers)]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -364,7 +396,8 @@ def run_k(k: int, job: str, tokens: list[str], base_url: str, server_pid: int, a
     if profile_out is not None:
         spy = subprocess.Popen([PYSPY, "record", "-p", str(server_pid), "-d", str(int(args.seconds)), "-r", "200",
                                 "-o", str(profile_out), "--format", "raw", "--nonblocking"]
-                               + (["--gil"] if args.profile_gil else []),
+                               + (["--gil"] if args.profile_gil else [])
+                               + (["--subprocesses"] if args.server_workers > 1 else []),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(max(0.0, w1 - time.monotonic()))
     srv1, box1 = proc_cpu_s(server_pid), box_cpu()
@@ -418,6 +451,8 @@ def main() -> int:
     ap.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp", help="HTTP client (default aiohttp)")
     ap.add_argument("--no-next", action="store_true", help='submit with "next": false and call next-task separately')
     ap.add_argument("--no-background", action="store_true", help="serve --no-background (no consolidation/output)")
+    ap.add_argument("--server-workers", type=int, default=1, metavar="N",
+                    help="server processes: labelloop serve --workers N (default 1)")
     ap.add_argument("--profile", type=int, metavar="K", help="py-spy the server during the window of this K")
     ap.add_argument("--profile-gil", action="store_true", help="py-spy only threads holding the GIL (--gil)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log, profile)")
@@ -437,9 +472,10 @@ def main() -> int:
         print(f"labelloop assignment bench: {db.label}, {args.objects:,} objects/job, {N_PER_OBJECT} workers/object, "
               f"{args.seconds:g} s per K (+{args.warmup:g} s warm-up), client {args.client} in up to {args.procs} "
               f"process(es), submit next={'false' if args.no_next else 'true'}, "
-              f"background {'off' if args.no_background else 'on'}, {os.cpu_count()} CPUs; setup {time.monotonic() - t:.1f} s")
+              f"background {'off' if args.no_background else 'on'}, {args.server_workers} server process(es), "
+              f"{os.cpu_count()} CPUs; setup {time.monotonic() - t:.1f} s")
         port = free_port()
-        server, log = start_server(db.url, tmp, port, not args.no_background)
+        server, log = start_server(db.url, tmp, port, not args.no_background, args.server_workers)
         time.sleep(2.0)  # let the first background pass write the jobs' initial manifests
         mem = proc_mem_kb(server.pid)
         print(f"server pid {server.pid} on 127.0.0.1:{port}; idle VmRSS {mem['VmRSS'] / 1024:.0f} MB")
@@ -464,7 +500,7 @@ def main() -> int:
         print("submit = submit with next:true, i.e. store the answer AND lease the next task (the portal's call);"
               if not args.no_next else "submit = submit only; next-task called separately;")
         print("next-task = separate claims (only at start/after errors when next:true). CPU in % of one core "
-              f"(server process, load generators, everything else on the box; {os.cpu_count()} cores = {100 * os.cpu_count()}%).")
+              f"(server process(es), load generators, everything else on the box; {os.cpu_count()} cores = {100 * os.cpu_count()}%).")
         print(hdr)
         for r in rows:
             errs = sum(r["errors"].values())

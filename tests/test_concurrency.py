@@ -79,9 +79,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(database_url: str, port: int, background: bool, tmp_path) -> subprocess.Popen:
+def _serve(database_url: str, port: int, background: bool, tmp_path, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "LABELLOOP_DATABASE_URL": database_url, "LABELLOOP_DATA_DIR": str(tmp_path / "data")}
-    args = [sys.executable, "-m", "labelloop.cli.main", "serve", "--port", str(port)]
+    args = [sys.executable, "-m", "labelloop.cli.main", "serve", "--port", str(port), "--workers", str(workers)]
     args.append("--background" if background else "--no-background")
     log = tmp_path / f"server-{port}.log"
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))  # noqa: SIM115
@@ -134,3 +134,34 @@ def test_two_server_processes_share_one_postgresql(ctx, clock, tmp_path, people,
         for s in servers:
             s.terminate()
             s.wait(10)
+
+
+def test_serve_with_several_processes(ctx, clock, tmp_path, people):
+    """``serve --workers 3``: processes on one port, one database (SQLite's writers ordered across processes)."""
+    clock.now = utc_now()  # the servers run on the real clock
+    n_objects = 30
+    names = _setup(ctx, tmp_path, people, n_objects, 12)
+    port = _free_port()
+    server = _serve(ctx.settings.database_url, port, True, tmp_path, workers=3)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        stats = sim.Stats()
+        tokens = [sim.sign_in(base, n, "worker-password") for n in names]
+        threads = [threading.Thread(target=sim.work, args=(base, tok, "busy", sim.Oracle(accuracy=1.0)),
+                                    kwargs={"stats": stats, "seed": i}) for i, tok in enumerate(tokens)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert stats.submitted == n_objects * N
+        _check_invariants(ctx, n_objects)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = jobs.describe_job(ctx, people["req"], "busy")["status"]
+            if status == "Completed":
+                break
+            time.sleep(0.2)
+        assert status == "Completed"
+    finally:
+        server.terminate()
+        assert server.wait(20) == 0

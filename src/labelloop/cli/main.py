@@ -269,16 +269,25 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default 8080)."),
     database_url: str | None = DbOpt,
     background: bool = typer.Option(True, help="Run consolidation and output writing in this process."),
+    workers: int = typer.Option(1, min=1, help="Server processes sharing the port (each runs its own request "
+                                               "threads and, with --background, background passes)."),
 ):
     """Run the server (API, worker API, background work)."""
+    overrides = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v}
+    settings = Settings(**overrides, run_background=background)
+    ctx = _context(settings)
+    out.print(f"labelloop serving on http://{settings.host}:{settings.port} (API docs at /docs)"
+              + (f" in {workers} processes" if workers > 1 else ""))
+    if workers > 1:  # each process builds its own app and engine
+        from labelloop.web.server import serve_processes
+
+        ctx.engine.dispose()
+        serve_processes(settings, workers)
+        return
     import uvicorn
 
     from labelloop.web.app import create_app
 
-    overrides = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v}
-    settings = Settings(**overrides, run_background=background)
-    ctx = _context(settings)
-    out.print(f"labelloop serving on http://{settings.host}:{settings.port} (API docs at /docs)")
     uvicorn.run(create_app(ctx=ctx), host=settings.host, port=settings.port, log_level="warning")
 
 

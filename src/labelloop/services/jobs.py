@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import weakref
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Exists, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.core.errors import Conflict, Forbidden, NotFound, ResourceInUse, ValidationError
@@ -155,21 +157,75 @@ def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, 
     return count
 
 
-_JOB_BY_NAME = select(Job.__table__).where(Job.name_key == bindparam("b_name"))
-_MEMBER = select(TeamMember.user_id).where(TeamMember.team_id == bindparam("b_team"),
-                                           TeamMember.user_id == bindparam("b_user"))
+def is_member_of(team_id) -> Exists:
+    """The principal ``b_user`` is on the team: a column for queries that check access in the same round trip."""
+    return exists().where(TeamMember.team_id == team_id, TeamMember.user_id == bindparam("b_user"))
+
+
+_JOB_BY_NAME = select(Job.__table__, is_member_of(Job.team_id).label("is_member")).where(
+    Job.name_key == bindparam("b_name"))
+
+
+def may_see(principal: Principal, requester_id: int, is_member: bool) -> bool:
+    """The one visibility rule of a job: admins all, requesters theirs, workers their teams'."""
+    return principal.is_admin or requester_id == principal.id or (principal.role == "worker" and bool(is_member))
 
 
 def job_row_for(conn: Connection, name: str, principal: Principal):
-    """The job's row if this principal may see it: admins all, requesters theirs, workers their teams'."""
-    row = conn.execute(_JOB_BY_NAME, {"b_name": name.lower()}).first()
-    if row is None:
+    """The job's row (with ``is_member``: the principal is on its team) if this principal may see it."""
+    row = conn.execute(_JOB_BY_NAME, {"b_name": name.lower(), "b_user": principal.id}).first()
+    if row is None or not may_see(principal, row.requester_id, row.is_member):
         raise NotFound(f"no labeling job '{name}'", field="name")
-    if principal.is_admin or row.requester_id == principal.id:
-        return row
-    if principal.role == "worker" and conn.execute(_MEMBER, {"b_team": row.team_id, "b_user": principal.id}).first():
-        return row
-    raise NotFound(f"no labeling job '{name}'", field="name")
+    return row
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """The columns of a job that never change after it is created (status, counters and timestamps do: read
+    those from the row). Safe to keep for the life of the process: job rows are never updated in these
+    columns and never deleted."""
+
+    id: int
+    name: str
+    requester_id: int
+    team_id: int
+    task_type: str
+    labels: tuple[str, ...]
+    keys: tuple[str | None, ...]
+    workers_per_object: int
+    task_time_limit_s: int
+    max_concurrent_tasks: int
+    price_per_task_usd: float
+    title: str
+    short_instruction: str
+    ends_at: datetime
+
+
+_JOB_BY_ID = select(Job.__table__).where(Job.id == bindparam("b_job"))
+# one cache per engine (a new engine may be a new database with the same job ids); bounded, entries immutable
+_INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_INFO_MAX = 1024
+
+
+def job_info(conn: Connection, job_id: int) -> JobInfo:
+    """The immutable part of a job, read once per process."""
+    cache = _INFO.get(conn.engine)
+    if cache is None:
+        cache = _INFO.setdefault(conn.engine, {})
+    info = cache.get(job_id)
+    if info is None:
+        row = conn.execute(_JOB_BY_ID, {"b_job": job_id}).one()
+        labels = json.loads(row.label_config).get("labels", [])
+        info = JobInfo(
+            id=row.id, name=row.name, requester_id=row.requester_id, team_id=row.team_id, task_type=row.task_type,
+            labels=tuple(x["label"] for x in labels), keys=tuple(x.get("key") for x in labels),
+            workers_per_object=row.workers_per_object, task_time_limit_s=row.task_time_limit_s,
+            max_concurrent_tasks=row.max_concurrent_tasks, price_per_task_usd=float(row.price_per_task_usd),
+            title=row.title, short_instruction=row.short_instruction, ends_at=row.ends_at)
+        if len(cache) >= _INFO_MAX:
+            cache.clear()
+        cache[job_id] = info
+    return info
 
 
 def label_counters(conn: Connection, job_id: int) -> dict:

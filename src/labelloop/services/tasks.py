@@ -20,7 +20,7 @@ from labelloop.db.engine import is_postgres, transaction
 from labelloop.db.models import DataObject, Job, Task
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
-from labelloop.services.jobs import job_row_for
+from labelloop.services.jobs import JobInfo, is_member_of, job_info, job_row_for, may_see
 
 CANDIDATES = 8
 
@@ -57,20 +57,24 @@ _VIEW = (select(Task.id, Task.status, Task.leased_at, Task.lease_expires_at, Dat
          .join(DataObject, DataObject.id == Task.object_id).where(Task.id == bindparam("b_task")))
 
 
-def _task_view(conn: Connection, job, task_id: int) -> dict:
-    row = conn.execute(_VIEW, {"b_task": task_id}).one()
-    labels = json.loads(job.label_config)
-    line = json.loads(row.line)
-    data = {"source": line["source"]} if "source" in line else {"source-ref": row.source_ref}
+def _view(job: JobInfo, *, id: int, status: str, position: int, line: str, source_ref: str | None,
+          leased_at: datetime, lease_expires_at: datetime) -> dict:
+    """What a worker sees of a task."""
+    line = json.loads(line)
+    data = {"source": line["source"]} if "source" in line else {"source-ref": source_ref}
     return {
-        "task_id": row.id, "job": job.name, "task_type": job.task_type, "dataset_object_id": row.position,
-        "status": row.status, "data": data,
-        "data_url": f"/api/v1/worker/tasks/{row.id}/data" if row.source_ref else None,
-        "labels": [x["label"] for x in labels["labels"]], "keys": [x.get("key") for x in labels["labels"]],
+        "task_id": id, "job": job.name, "task_type": job.task_type, "dataset_object_id": position,
+        "status": status, "data": data,
+        "data_url": f"/api/v1/worker/tasks/{id}/data" if source_ref else None,
+        "labels": list(job.labels), "keys": list(job.keys),
         "title": job.title, "short_instruction": job.short_instruction,
-        "leased_at": row.leased_at.isoformat() + "Z", "lease_expires_at": row.lease_expires_at.isoformat() + "Z",
-        "task_time_limit_s": job.task_time_limit_s, "price_per_task_usd": float(job.price_per_task_usd),
+        "leased_at": leased_at.isoformat() + "Z", "lease_expires_at": lease_expires_at.isoformat() + "Z",
+        "task_time_limit_s": job.task_time_limit_s, "price_per_task_usd": job.price_per_task_usd,
     }
+
+
+def _task_view(conn: Connection, job: JobInfo, task_id: int) -> dict:
+    return _view(job, **conn.execute(_VIEW, {"b_task": task_id}).one()._mapping)
 
 
 def _done_by(worker):
@@ -79,11 +83,14 @@ def _done_by(worker):
 
 
 # The hot path's statements are built once; each call only binds values.
-_HELD = (select(Task.id)
-         .where(Task.worker_id == bindparam("b_worker"), Task.job_id == bindparam("b_job"), Task.status == "leased",
-                Task.lease_expires_at > bindparam("b_now"))
-         .limit(1))
-_OPEN_LEASES = select(func.count()).select_from(Task).where(Task.job_id == bindparam("b_job"), Task.status == "leased")
+_HELD_AND_OPEN = select(
+    # a lease this worker still holds on the job, and how many leases the job has open
+    select(Task.id).where(Task.worker_id == bindparam("b_worker"), Task.job_id == bindparam("b_job"),
+                          Task.status == "leased", Task.lease_expires_at > bindparam("b_now"))
+    .limit(1).scalar_subquery(),
+    select(func.count()).select_from(Task).where(Task.job_id == bindparam("b_job"), Task.status == "leased")
+    .scalar_subquery(),
+)
 _CANDIDATES = (
     select(DataObject.id, DataObject.position)
     .where(DataObject.job_id == bindparam("b_job"), DataObject.status == "pending",
@@ -96,18 +103,20 @@ _CANDIDATES_SKIP_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
 _WIN = (update(DataObject)
         .where(DataObject.id == bindparam("b_object"), DataObject.status == "pending",
                DataObject.active_count < bindparam("b_n"))
-        .values(active_count=DataObject.active_count + 1))
+        .values(active_count=DataObject.active_count + 1)
+        .returning(DataObject.line, DataObject.source_ref))
 _INSERT_TASK = insert(Task)
 
 
-def _claim(conn: Connection, job, worker: Principal, now: datetime) -> int | None:
-    if job.status != "InProgress" or now >= job.ends_at:
+def _claim(conn: Connection, job: JobInfo, job_status: str, worker: Principal, now: datetime) -> dict | None:
+    """Lease the next object of the job to this worker (or give back the lease they hold): the task's view."""
+    if job_status != "InProgress" or now >= job.ends_at:
         return None
     ids = {"b_worker": worker.id, "b_job": job.id, "b_now": now, "b_n": job.workers_per_object}
-    held = conn.execute(_HELD, ids).scalar()
+    held, open_leases = conn.execute(_HELD_AND_OPEN, ids).one()
     if held is not None:
-        return held
-    if conn.execute(_OPEN_LEASES, ids).scalar() >= job.max_concurrent_tasks:
+        return _task_view(conn, job, held)
+    if open_leases >= job.max_concurrent_tasks:
         if not expire_leases(conn, job.id, now):
             return None
     skip_locked = is_postgres(conn)
@@ -125,20 +134,24 @@ def _claim(conn: Connection, job, worker: Principal, now: datetime) -> int | Non
             expired_checked = True
             continue
         for object_id, position in candidates:
-            task_id = _lease_object(conn, job, worker, object_id, position, now)
-            if task_id is not None:
-                return task_id
+            task = _lease_object(conn, job, worker, object_id, position, now)
+            if task is not None:
+                return task
 
 
-def _lease_object(conn: Connection, job, worker: Principal, object_id: int, position: int, now: datetime) -> int | None:
-    if conn.execute(_WIN, {"b_object": object_id, "b_n": job.workers_per_object}).rowcount != 1:
+def _lease_object(conn: Connection, job: JobInfo, worker: Principal, object_id: int, position: int,
+                  now: datetime) -> dict | None:
+    won = conn.execute(_WIN, {"b_object": object_id, "b_n": job.workers_per_object}).first()
+    if won is None:
         return None
+    expires = now + timedelta(seconds=job.task_time_limit_s)
     task_id = conn.execute(_INSERT_TASK, {
         "job_id": job.id, "object_id": object_id, "worker_id": worker.id, "status": "leased", "leased_at": now,
-        "lease_expires_at": now + timedelta(seconds=job.task_time_limit_s)}).inserted_primary_key[0]
+        "lease_expires_at": expires}).inserted_primary_key[0]
     record(conn, "task.leased", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
            task_id=task_id, worker_id=worker.id)
-    return task_id
+    return _view(job, id=task_id, status="leased", position=position, line=won.line, source_ref=won.source_ref,
+                 leased_at=now, lease_expires_at=expires)
 
 
 def claim_next_task(ctx: Context, worker: Principal, job_name: str) -> dict | None:
@@ -146,31 +159,32 @@ def claim_next_task(ctx: Context, worker: Principal, job_name: str) -> dict | No
     now = ctx.clock()
     try:
         with transaction(ctx.engine) as conn:
-            return _claim_in(conn, worker, job_name, now)
+            return _claim_by_name(conn, worker, job_name, now)
     except IntegrityError:  # lost a race for the same object; the constraint held, try once more
         with transaction(ctx.engine) as conn:
-            return _claim_in(conn, worker, job_name, now)
+            return _claim_by_name(conn, worker, job_name, now)
 
 
-def _claim_in(conn: Connection, worker: Principal, job_name: str, now: datetime) -> dict | None:
-    job = job_row_for(conn, job_name, worker)
-    if worker.role != "worker" and not _is_member(conn, job.team_id, worker.id):
-        raise NotFound(f"no labeling job '{job_name}' for you to work on", field="job")
-    task_id = _claim(conn, job, worker, now)
-    return None if task_id is None else _task_view(conn, job, task_id)
+def _claim_by_name(conn: Connection, worker: Principal, job_name: str, now: datetime) -> dict | None:
+    row = job_row_for(conn, job_name, worker)
+    return _claim_checked(conn, job_info(conn, row.id), row.status, row.is_member, worker, now)
 
 
-def _is_member(conn: Connection, team_id: int, user_id: int) -> bool:
-    from labelloop.db.models import TeamMember
+def _claim_checked(conn: Connection, job: JobInfo, job_status: str, is_member: bool, worker: Principal,
+                   now: datetime) -> dict | None:
+    """Who may take tasks: those who may see the job and are on its team (admins and requesters too)."""
+    if not may_see(worker, job.requester_id, is_member):
+        raise NotFound(f"no labeling job '{job.name}'", field="name")
+    if not is_member:
+        raise NotFound(f"no labeling job '{job.name}' for you to work on", field="job")
+    return _claim(conn, job, job_status, worker, now)
 
-    return conn.execute(
-        select(TeamMember.user_id).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id)
-    ).first() is not None
 
-
-_TASK = (select(Task.__table__, DataObject.position)
-         .join(DataObject, DataObject.id == Task.object_id).where(Task.id == bindparam("b_task")))
-_JOB = select(Job.__table__).where(Job.id == bindparam("b_job"))
+# a task with its object's position, its job's current status and whether the worker is on the job's team
+_TASK = (select(Task.__table__, DataObject.position, Job.status.label("job_status"),
+                is_member_of(Job.team_id).label("is_member"))
+         .join(DataObject, DataObject.id == Task.object_id).join(Job, Job.id == Task.job_id)
+         .where(Task.id == bindparam("b_task")))
 _SUBMIT = (update(Task).where(Task.id == bindparam("b_task"))
            .values(status="submitted", answer=bindparam("b_answer"), finished_at=bindparam("b_now"),
                    time_spent_s=bindparam("b_spent")))
@@ -180,15 +194,16 @@ _COUNT_ANSWER = (update(DataObject).where(DataObject.id == bindparam("b_object")
                 else_=DataObject.status)))
 
 
-def _own_task(conn: Connection, worker: Principal, task_id: int):
-    """The task (with its object's position) and its job, if the task is this worker's."""
-    row = conn.execute(_TASK, {"b_task": task_id}).first()
+def _own_task(conn: Connection, worker: Principal, task_id: int) -> tuple:
+    """The task (with its object's position, ``job_status`` and ``is_member``) and its job, if the task is
+    this worker's."""
+    row = conn.execute(_TASK, {"b_task": task_id, "b_user": worker.id}).first()
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no task {task_id} of yours", field="task_id")
-    return row, conn.execute(_JOB, {"b_job": row.job_id}).one()
+    return row, job_info(conn, row.job_id)
 
 
-def _check_open(conn: Connection, task, job, worker: Principal, now: datetime) -> str | None:
+def _check_open(conn: Connection, task, job: JobInfo, worker: Principal, now: datetime) -> str | None:
     """Why this task can take no more action, or None. An overdue lease is ended here."""
     if task.status != "leased":
         return f"task {task.id} is {task.status}; it can no longer be submitted or released"
@@ -210,9 +225,8 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer, *, 
         problem = _check_open(conn, task, job, worker, now)
         position = task.position
         if problem is None:
-            labels = [x["label"] for x in json.loads(job.label_config)["labels"]]
             try:
-                content = get_task_type(job.task_type).validate_answer(answer, labels)
+                content = get_task_type(job.task_type).validate_answer(answer, job.labels)
             except ValidationError as exc:
                 problem = exc
         if problem is not None:
@@ -227,7 +241,7 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer, *, 
             if lease_next:
                 try:
                     with conn.begin_nested():
-                        next_task = _claim_in(conn, worker, job.name, now)
+                        next_task = _claim_checked(conn, job, task.job_status, task.is_member, worker, now)
                     claimed = True
                 except IntegrityError:  # a lost race must not undo the answer: claim afresh after commit
                     claimed = False

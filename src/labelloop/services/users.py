@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+import weakref
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.core.errors import Forbidden, NotFound, ResourceInUse, Unauthorized, ValidationError
@@ -83,22 +85,75 @@ def issue_token(ctx: Context, principal: Principal, *, kind: str = "api", ttl_s:
     return token
 
 
-def principal_for_token(ctx: Context, token: str, *, kind: str | None = None) -> Principal:
-    q = (
-        select(User.id, User.username, User.role, ApiToken.expires_at, ApiToken.kind)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_hash(token))
-    )
-    with ctx.engine.connect() as conn:
-        row = conn.execute(q).first()
+_BY_TOKEN = (select(User.id, User.username, User.role, ApiToken.expires_at, ApiToken.kind)
+             .join(ApiToken, ApiToken.user_id == User.id)
+             .where(ApiToken.token_hash == bindparam("b_hash")))
+
+# Tokens seen in the last TOKEN_CACHE_S seconds, per engine. Expiry and kind are checked on every request
+# against the stored row; a revocation is seen at once by the process that revokes and within
+# TOKEN_CACHE_S by other server processes. Unknown tokens are not kept.
+TOKEN_CACHE_S = 2.0
+
+
+class _TokenCache:
+    MAX = 10000
+
+    def __init__(self):
+        self.rows: dict[str, tuple[float, object]] = {}  # token hash -> (monotonic time read, row)
+        self.revocations = 0  # a read that overlapped a revocation is not kept
+
+    def get(self, digest: str):
+        hit = self.rows.get(digest)
+        return None if hit is None or time.monotonic() - hit[0] >= TOKEN_CACHE_S else hit
+
+
+_tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _token_cache(ctx: Context) -> _TokenCache:
+    cache = _tokens.get(ctx.engine)
+    if cache is None:
+        cache = _tokens.setdefault(ctx.engine, _TokenCache())
+    return cache
+
+
+def _principal_of(ctx: Context, row, kind: str | None) -> Principal:
     if row is None or (kind and row.kind != kind) or (row.expires_at and row.expires_at <= ctx.clock()):
         raise Unauthorized("invalid or expired token")
     return Principal(row.id, row.username, row.role)
 
 
+def cached_principal(ctx: Context, token: str, *, kind: str | None = None) -> Principal | None:
+    """The token's principal from the short-lived cache, without I/O; None when the cache does not know it."""
+    hit = _token_cache(ctx).get(_token_hash(token))
+    return None if hit is None else _principal_of(ctx, hit[1], kind)
+
+
+def principal_for_token(ctx: Context, token: str, *, kind: str | None = None) -> Principal:
+    """The user a bearer or session token belongs to; Unauthorized if it is unknown, revoked or expired."""
+    digest = _token_hash(token)
+    cache = _token_cache(ctx)
+    hit = cache.get(digest)
+    if hit is not None:
+        return _principal_of(ctx, hit[1], kind)
+    read_at, revocations = time.monotonic(), cache.revocations
+    with ctx.engine.connect() as conn:
+        row = conn.execute(_BY_TOKEN, {"b_hash": digest}).first()
+    if row is not None and cache.revocations == revocations:
+        if len(cache.rows) >= cache.MAX:
+            cache.rows.clear()
+        cache.rows[digest] = (read_at, row)
+    return _principal_of(ctx, row, kind)
+
+
 def revoke_token(ctx: Context, token: str) -> None:
+    digest = _token_hash(token)
+    cache = _token_cache(ctx)
+    cache.revocations += 1
     with transaction(ctx.engine) as conn:
-        conn.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+        conn.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
+    cache.revocations += 1
+    cache.rows.pop(digest, None)
 
 
 def create_team(ctx: Context, principal: Principal, name: str, description: str = "") -> dict:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from labelloop.core.errors import LimitExceeded, Unauthorized
 from labelloop.services.context import Context, Principal
-from labelloop.services.users import check_password, principal_for_token
+from labelloop.services.users import cached_principal, check_password, principal_for_token
 
 SESSION_COOKIE = "labelloop_session"
 
@@ -19,21 +20,26 @@ async def get_ctx(request: Request) -> Context:  # a dependency without I/O: asy
     return context_of(request)
 
 
-def get_principal(request: Request) -> Principal:
-    """Bearer token (API, CLI, SDK) or the portal's session cookie; CSRF is checked for cookie writes."""
+async def get_principal(request: Request) -> Principal:
+    """Bearer token (API, CLI, SDK) or the portal's session cookie; CSRF is checked for cookie writes.
+    A token seen in the last seconds is answered without I/O on the event loop; otherwise the database
+    is read on the thread pool."""
     ctx = context_of(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return principal_for_token(ctx, header[7:].strip())
-    session = request.cookies.get(SESSION_COOKIE)
-    if session:
-        principal = principal_for_token(ctx, session, kind="session")
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            from labelloop.web.csrf import check_csrf
+        token, kind = header[7:].strip(), None
+    else:
+        token, kind = request.cookies.get(SESSION_COOKIE), "session"
+        if not token:
+            raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")
+    principal = cached_principal(ctx, token, kind=kind)
+    if principal is None:
+        principal = await run_in_threadpool(principal_for_token, ctx, token, kind=kind)
+    if kind == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
+        from labelloop.web.csrf import check_csrf
 
-            check_csrf(request, session)
-        return principal
-    raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")
+        check_csrf(request, token)
+    return principal
 
 
 def sign_in(request: Request, ctx: Context, username: str, password: str) -> Principal:
