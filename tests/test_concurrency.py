@@ -99,6 +99,28 @@ def _serve(database_url: str, port: int, background: bool, tmp_path, workers: in
     raise RuntimeError("server did not start")
 
 
+def _label_through(ctx, people, n_objects: int, names: list[str], urls: list[str]) -> None:
+    """Workers (spread over the server URLs) label job 'busy' to the end; then check the invariants and
+    wait for the job to complete."""
+    stats = sim.Stats()
+    tokens = [sim.sign_in(urls[0], n, "worker-password") for n in names]
+    threads = [threading.Thread(target=sim.work, args=(urls[i % len(urls)], tok, "busy", sim.Oracle(accuracy=1.0)),
+                                kwargs={"stats": stats, "seed": i}) for i, tok in enumerate(tokens)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stats.submitted == n_objects * N
+    _check_invariants(ctx, n_objects)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = jobs.describe_job(ctx, people["req"], "busy")["status"]
+        if status == "Completed":
+            break
+        time.sleep(0.2)
+    assert status == "Completed"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_two_server_processes_share_one_postgresql(ctx, clock, tmp_path, people, database_url):
@@ -108,24 +130,7 @@ def test_two_server_processes_share_one_postgresql(ctx, clock, tmp_path, people,
     ports = [_free_port(), _free_port()]
     servers = [_serve(database_url, ports[0], True, tmp_path), _serve(database_url, ports[1], False, tmp_path)]
     try:
-        stats = sim.Stats()
-        tokens = [sim.sign_in(f"http://127.0.0.1:{ports[0]}", n, "worker-password") for n in names]
-        threads = [threading.Thread(target=sim.work, args=(f"http://127.0.0.1:{ports[i % 2]}", tok, "busy",
-                                                           sim.Oracle(accuracy=1.0)), kwargs={"stats": stats, "seed": i})
-                   for i, tok in enumerate(tokens)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert stats.submitted == n_objects * N
-        _check_invariants(ctx, n_objects)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            status = jobs.describe_job(ctx, people["req"], "busy")["status"]
-            if status == "Completed":
-                break
-            time.sleep(0.2)
-        assert status == "Completed"
+        _label_through(ctx, people, n_objects, names, [f"http://127.0.0.1:{p}" for p in ports])
     except BaseException:
         for s in servers:  # what the servers said, to explain the failure
             print(f"--- server log {s.log} (exit {s.poll()}):\n{s.log.read_text()[-5000:]}")
@@ -144,24 +149,10 @@ def test_serve_with_several_processes(ctx, clock, tmp_path, people):
     port = _free_port()
     server = _serve(ctx.settings.database_url, port, True, tmp_path, workers=3)
     try:
-        base = f"http://127.0.0.1:{port}"
-        stats = sim.Stats()
-        tokens = [sim.sign_in(base, n, "worker-password") for n in names]
-        threads = [threading.Thread(target=sim.work, args=(base, tok, "busy", sim.Oracle(accuracy=1.0)),
-                                    kwargs={"stats": stats, "seed": i}) for i, tok in enumerate(tokens)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert stats.submitted == n_objects * N
-        _check_invariants(ctx, n_objects)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            status = jobs.describe_job(ctx, people["req"], "busy")["status"]
-            if status == "Completed":
-                break
-            time.sleep(0.2)
-        assert status == "Completed"
+        _label_through(ctx, people, n_objects, names, [f"http://127.0.0.1:{port}"])
+    except BaseException:
+        print(f"--- server log {server.log} (exit {server.poll()}):\n{server.log.read_text()[-5000:]}")
+        raise
     finally:
         server.terminate()
         assert server.wait(20) == 0
