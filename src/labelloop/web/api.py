@@ -15,8 +15,6 @@ from labelloop.web.deps import get_ctx, get_principal, sign_in
 from labelloop.web.schemas import AnswerSubmit, MembersAdd, TeamCreate, TokenRequest, UserCreate
 
 router = APIRouter(prefix="/api/v1")
-# The worker's hot endpoints return JSONResponse: their services give plain JSON types, so FastAPI's
-# jsonable_encoder pass over the dict would only cost time.
 Ctx = Depends(get_ctx)
 Me = Depends(get_principal)
 
@@ -89,6 +87,8 @@ def worker_jobs(ctx: Context = Ctx, principal: Principal = Me):
     return {"jobs": tasks.available_jobs(ctx, principal)}
 
 
+# The worker's hot endpoints return JSONResponse: their services give plain JSON types, so FastAPI's
+# jsonable_encoder pass over the dict would only cost time.
 @router.post("/worker/jobs/{name}/next-task", tags=["worker"], responses={204: {"description": "no task left"}})
 def next_task(name: str, ctx: Context = Ctx, principal: Principal = Me):
     task = tasks.claim_next_task(ctx, principal, name)
