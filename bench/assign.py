@@ -329,6 +329,10 @@ async def _load(base_url: str, job: str, tokens: list[tuple[int, str]], client: 
 
 
 def load_process(base_url: str, job: str, tokens: list[tuple[int, str]], client: str, use_next: bool, pipe) -> None:
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the client's own full collections would show up as server latency
     asyncio.run(_load(base_url, job, tokens, client, use_next, pipe))
 
 
@@ -421,6 +425,13 @@ def run_k(k: int, job: str, tokens: list[str], base_url: str, server_pid: int, a
         errors.update(r["errors"])
         empty += r["empty"]
         client_cpu += r["cpu_s"]
+    if args.dump:
+        with open(args.dump, "a") as f:
+            for r in results:
+                for call, samples in r["calls"].items():
+                    for t, dt in samples:
+                        if w0 <= t <= w1:
+                            f.write(json.dumps([k, call, round(t - w0, 4), round(1000 * dt, 2)]) + "\n")
     for v in lat.values():
         v.sort()
     mem = proc_mem_kb(server_pid)
@@ -455,6 +466,7 @@ def main() -> int:
                     help="server processes: labelloop serve --workers N (default 1)")
     ap.add_argument("--profile", type=int, metavar="K", help="py-spy the server during the window of this K")
     ap.add_argument("--profile-gil", action="store_true", help="py-spy only threads holding the GIL (--gil)")
+    ap.add_argument("--dump", metavar="FILE", help="write every call's (K, call, done_at s, latency ms) as JSON lines")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log, profile)")
     args = ap.parse_args()
     ks = [int(x) for x in args.workers.split(",") if x.strip()]

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     data_url_ttl_s: int = Field(900, description="Seconds a grant_read_access URL stays valid.")
     sqlite_busy_timeout_ms: int = Field(30000, description="Milliseconds SQLite waits for the write lock.")
     request_threads: int = Field(8, description="Threads that run request handlers in one server process.")
-    run_background: bool = Field(True, description="Run consolidation and output in this server process.")
+    run_background: bool = Field(
+        True, description="`labelloop serve` also starts a background process (lease expiry, consolidation, output)."
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_public_bind(self) -> "Settings":

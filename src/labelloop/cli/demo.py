@@ -138,11 +138,10 @@ def demo(
     out.print(f"  Try: {_labelloop_command()} simulate digits --url {base} --truth {files['digits_truth']} --accuracy 0.8 "
               f"--database-url {settings.database_url}")
     if serve:
-        import uvicorn
+        from labelloop.web.server import serve as serve_processes
 
-        from labelloop.web.app import create_app
-
-        uvicorn.run(create_app(ctx=ctx), host="127.0.0.1", port=port, log_level="warning")
+        ctx.engine.dispose()
+        serve_processes(settings)
 
 
 def _labelloop_command() -> str:

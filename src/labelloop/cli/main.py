@@ -268,27 +268,19 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default 8080)."),
     database_url: str | None = DbOpt,
-    background: bool = typer.Option(True, help="Run consolidation and output writing in this process."),
-    workers: int = typer.Option(1, min=1, help="Server processes sharing the port (each runs its own request "
-                                               "threads and, with --background, background passes)."),
+    background: bool = typer.Option(True, help="Also run a background process: lease expiry, consolidation, "
+                                               "output writing (off: run `labelloop background` elsewhere)."),
+    workers: int = typer.Option(1, min=1, help="Server processes sharing the port."),
 ):
-    """Run the server (API, worker API, background work)."""
+    """Run the server (API, worker API, portal) and its background process."""
     overrides = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v}
     settings = Settings(**overrides, run_background=background)
-    ctx = _context(settings)
+    _context(settings).engine.dispose()  # create or upgrade the database once, before the processes start
     out.print(f"labelloop serving on http://{settings.host}:{settings.port} (API docs at /docs)"
               + (f" in {workers} processes" if workers > 1 else ""))
-    if workers > 1:  # each process builds its own app and engine
-        from labelloop.web.server import serve_processes
+    from labelloop.web.server import serve as serve_processes
 
-        ctx.engine.dispose()
-        serve_processes(settings, workers)
-        return
-    import uvicorn
-
-    from labelloop.web.app import create_app
-
-    uvicorn.run(create_app(ctx=ctx), host=settings.host, port=settings.port, log_level="warning")
+    serve_processes(settings, workers)
 
 
 @app.command("background")

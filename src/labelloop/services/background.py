@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from labelloop.core.tasktypes import ObjectAnswers, full_metadata, get_task_type
 from labelloop.db.engine import transaction
@@ -214,6 +214,14 @@ def preprocess(ctx: Context, job_id: int, batch: int = 100) -> int:
     return len(rows)
 
 
+WRITE_CHUNK = 500
+_LABELED = (update(DataObject).where(DataObject.id == bindparam("b_id"), DataObject.status == "ready")
+            .values(status="labeled", label=bindparam("b_label"), label_metadata=bindparam("b_metadata"),
+                    human_annotated=True, labeled_at=bindparam("b_now")))
+_FAILED = (update(DataObject).where(DataObject.id == bindparam("b_id"))
+           .values(status="failed", failure_reason=bindparam("b_reason")))
+
+
 def consolidate_ready(ctx: Context, job_id: int) -> int:
     """Consolidate one batch of ready objects: the built-in algorithm (worker models fitted on all of the
     job's answers) or the job's post-annotation hook."""
@@ -236,29 +244,30 @@ def consolidate_ready(ctx: Context, job_id: int) -> int:
     request = _consolidation_request(job, ready, history)
     request_uri = write_consolidation_request(ctx, job, request, now)
     results = _consolidate(job, task_type, history, targets, labels, request_uri, response_uris, now)
-    response, events = [], []
-    with transaction(ctx.engine) as conn:
-        for r in ready:
+    response = []
+    for start in range(0, len(ready), WRITE_CHUNK):  # short write transactions: workers' writes wait less
+        labeled, failed, events = [], [], []
+        for r in ready[start:start + WRITE_CHUNK]:
             result = results.get(r.position, "no answers to consolidate")
             if isinstance(result, str):
-                conn.execute(update(DataObject).where(DataObject.id == r.id).values(
-                    status="failed", failure_reason=result[:1024]))
+                failed.append({"b_id": r.id, "b_reason": result[:1024]})
                 events.append({"at": now, "kind": "object.failed", "actor": "system", "job_id": job_id,
                                "dataset_object_id": r.position, "detail": {"reason": result}})
                 continue
             value, metadata = result
             response.append({"datasetObjectId": str(r.position), "consolidatedAnnotation": {"content": {
                 job.label_attribute_name: value, f"{job.label_attribute_name}-metadata": metadata}}})
-            conn.execute(
-                update(DataObject).where(and_(DataObject.id == r.id, DataObject.status == "ready")).values(
-                    status="labeled", label=json.dumps(value, ensure_ascii=False),
-                    label_metadata=json.dumps(metadata, ensure_ascii=False),
-                    human_annotated=True, labeled_at=now)
-            )
+            labeled.append({"b_id": r.id, "b_label": json.dumps(value, ensure_ascii=False),
+                            "b_metadata": json.dumps(metadata, ensure_ascii=False), "b_now": now})
             events.append({"at": now, "kind": "object.consolidated", "actor": "system", "job_id": job_id,
                            "dataset_object_id": r.position, "detail": {"label": value}})
-        record_many(conn, events)
-        conn.execute(update(Job).where(Job.id == job_id).values(output_dirty=True, updated_at=now))
+        with transaction(ctx.engine) as conn:
+            if labeled:
+                conn.execute(_LABELED, labeled)
+            if failed:
+                conn.execute(_FAILED, failed)
+            record_many(conn, events)
+            conn.execute(update(Job).where(Job.id == job_id).values(output_dirty=True, updated_at=now))
     write_consolidation_response(ctx, job, response, now)
     return len(ready)
 

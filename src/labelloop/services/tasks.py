@@ -1,6 +1,7 @@
 """A worker's turn on a data object: claim the next task, submit an answer, release it.
 
-The guarantees (one code path for SQLite and PostgreSQL):
+Each call is a *unit* (see ``labelloop.db.writer``): run in a transaction of its own, or, from a request
+handler, in the writer's next batch. The guarantees (one code path for SQLite and PostgreSQL):
 - an object never has more than N leased-or-submitted tasks: ``active_count`` is raised only by a
   compare-and-set ``UPDATE ... WHERE active_count < N`` in the same transaction as the task row;
 - no worker gets an object twice: the unique constraint ``uq_tasks_object_worker``.
@@ -12,11 +13,11 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from labelloop.core.errors import Conflict, NotFound, ValidationError
 from labelloop.core.tasktypes import get_task_type
-from labelloop.db.engine import is_postgres, transaction
+from labelloop.db.engine import is_postgres
+from labelloop.db.writer import KeepWrites, Unit, run_batched, run_unit
 from labelloop.db.models import DataObject, Job, Task
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
@@ -156,13 +157,16 @@ def _lease_object(conn: Connection, job: JobInfo, worker: Principal, object_id: 
 
 def claim_next_task(ctx: Context, worker: Principal, job_name: str) -> dict | None:
     """Lease the next task of a job to this worker (or return the one they hold); None when none is left."""
-    now = ctx.clock()
-    try:
-        with transaction(ctx.engine) as conn:
-            return _claim_by_name(conn, worker, job_name, now)
-    except IntegrityError:  # lost a race for the same object; the constraint held, try once more
-        with transaction(ctx.engine) as conn:
-            return _claim_by_name(conn, worker, job_name, now)
+    return run_unit(ctx.engine, _claim_unit(ctx, worker, job_name))
+
+
+async def claim_next_task_batched(ctx: Context, worker: Principal, job_name: str) -> dict | None:
+    """:func:`claim_next_task` in the writer's next batch (group commit), for request handlers."""
+    return await run_batched(ctx.engine, _claim_unit(ctx, worker, job_name))
+
+
+def _claim_unit(ctx: Context, worker: Principal, job_name: str) -> Unit[dict | None]:
+    return lambda conn: _claim_by_name(conn, worker, job_name, ctx.clock())
 
 
 def _claim_by_name(conn: Connection, worker: Principal, job_name: str, now: datetime) -> dict | None:
@@ -216,61 +220,66 @@ def _check_open(conn: Connection, task, job: JobInfo, worker: Principal, now: da
 def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer, *, lease_next: bool = False) -> dict:
     """Validate and store one worker's answer; the object becomes ready for consolidation at N answers.
     With ``lease_next`` the worker's next task of the job is leased in the same transaction."""
-    now = ctx.clock()
-    problem = None
-    next_task: dict | None = None
-    claimed = True
-    with transaction(ctx.engine) as conn:
+    return run_unit(ctx.engine, _submit_unit(ctx, worker, task_id, answer, lease_next))
+
+
+async def submit_annotation_batched(ctx: Context, worker: Principal, task_id: int, answer, *,
+                                    lease_next: bool = False) -> dict:
+    """:func:`submit_annotation` in the writer's next batch (group commit), for request handlers."""
+    return await run_batched(ctx.engine, _submit_unit(ctx, worker, task_id, answer, lease_next))
+
+
+def _submit_unit(ctx: Context, worker: Principal, task_id: int, answer, lease_next: bool) -> Unit[dict]:
+    def unit(conn: Connection) -> dict:
+        now = ctx.clock()
         task, job = _own_task(conn, worker, task_id)
         problem = _check_open(conn, task, job, worker, now)
-        position = task.position
         if problem is None:
             try:
                 content = get_task_type(job.task_type).validate_answer(answer, job.labels)
             except ValidationError as exc:
                 problem = exc
         if problem is not None:
-            record(conn, "answer.rejected", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
-                   task_id=task_id, worker_id=worker.id, reason=str(problem))
-        else:
-            conn.execute(_SUBMIT, {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
-                                   "b_spent": (now - task.leased_at).total_seconds()})
-            conn.execute(_COUNT_ANSWER, {"b_object": task.object_id, "b_n": job.workers_per_object})
-            record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
-                   task_id=task_id, worker_id=worker.id)
-            if lease_next:
-                try:
-                    with conn.begin_nested():
-                        next_task = _claim_checked(conn, job, task.job_status, task.is_member, worker, now)
-                    claimed = True
-                except IntegrityError:  # a lost race must not undo the answer: claim afresh after commit
-                    claimed = False
-    if isinstance(problem, ValidationError):
-        raise problem
-    if problem is not None:
-        raise Conflict(problem, field="task_id")
-    if lease_next and not claimed:
-        next_task = claim_next_task(ctx, worker, job.name)
-    result = {"task_id": task_id, "status": "submitted", "dataset_object_id": position, "job": job.name}
-    if lease_next:
-        result["next_task"] = next_task
-    return result
+            record(conn, "answer.rejected", at=now, actor=worker.username, job_id=job.id,
+                   dataset_object_id=task.position, task_id=task_id, worker_id=worker.id, reason=str(problem))
+            raise KeepWrites(problem if isinstance(problem, ValidationError) else Conflict(problem, field="task_id"))
+        conn.execute(_SUBMIT, {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
+                               "b_spent": (now - task.leased_at).total_seconds()})
+        conn.execute(_COUNT_ANSWER, {"b_object": task.object_id, "b_n": job.workers_per_object})
+        record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id,
+               dataset_object_id=task.position, task_id=task_id, worker_id=worker.id)
+        result = {"task_id": task_id, "status": "submitted", "dataset_object_id": task.position, "job": job.name}
+        if lease_next:
+            result["next_task"] = _claim_checked(conn, job, task.job_status, task.is_member, worker, now)
+        return result
+
+    return unit
 
 
 def release_task(ctx: Context, worker: Principal, task_id: int) -> dict:
     """Give a task back: the object returns to the pool for other workers (not for this one)."""
-    now = ctx.clock()
-    with transaction(ctx.engine) as conn:
+    return run_unit(ctx.engine, _release_unit(ctx, worker, task_id))
+
+
+async def release_task_batched(ctx: Context, worker: Principal, task_id: int) -> dict:
+    return await run_batched(ctx.engine, _release_unit(ctx, worker, task_id))
+
+
+def _release_unit(ctx: Context, worker: Principal, task_id: int) -> Unit[dict]:
+    def unit(conn: Connection) -> dict:
+        now = ctx.clock()
         task, job = _own_task(conn, worker, task_id)
         problem = _check_open(conn, task, job, worker, now)
-        if problem is None:
-            conn.execute(update(Task).where(Task.id == task_id).values(status="released", finished_at=now))
-            conn.execute(update(DataObject).where(DataObject.id == task.object_id).values(active_count=DataObject.active_count - 1))
-            record(conn, "task.released", at=now, actor=worker.username, job_id=job.id, dataset_object_id=task.position,
-                   task_id=task_id, worker_id=worker.id)
-    if problem is not None:
-        raise Conflict(problem, field="task_id")
-    return {"task_id": task_id, "status": "released"}
+        if problem is not None:
+            raise KeepWrites(Conflict(problem, field="task_id"))
+        conn.execute(update(Task).where(Task.id == task_id).values(status="released", finished_at=now))
+        conn.execute(update(DataObject).where(DataObject.id == task.object_id)
+                     .values(active_count=DataObject.active_count - 1))
+        record(conn, "task.released", at=now, actor=worker.username, job_id=job.id, dataset_object_id=task.position,
+               task_id=task_id, worker_id=worker.id)
+        return {"task_id": task_id, "status": "released"}
+
+    return unit
 
 
 def get_task(ctx: Context, worker: Principal, task_id: int) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 import time
 import weakref
@@ -91,7 +92,8 @@ _BY_TOKEN = (select(User.id, User.username, User.role, ApiToken.expires_at, ApiT
 
 # Tokens seen in the last TOKEN_CACHE_S seconds, per engine. Expiry and kind are checked on every request
 # against the stored row; a revocation is seen at once by the process that revokes and within
-# TOKEN_CACHE_S by other server processes. Unknown tokens are not kept.
+# TOKEN_CACHE_S by other server processes. Unknown tokens are not kept. Each entry lives a random part of
+# TOKEN_CACHE_S (half to all of it), so tokens first seen together are not all read again at one moment.
 TOKEN_CACHE_S = 2.0
 
 
@@ -99,12 +101,17 @@ class _TokenCache:
     MAX = 10000
 
     def __init__(self):
-        self.rows: dict[str, tuple[float, object]] = {}  # token hash -> (monotonic time read, row)
+        self.rows: dict[str, tuple[float, object]] = {}  # token hash -> (monotonic time it goes stale, row)
         self.revocations = 0  # a read that overlapped a revocation is not kept
 
     def get(self, digest: str):
         hit = self.rows.get(digest)
-        return None if hit is None or time.monotonic() - hit[0] >= TOKEN_CACHE_S else hit
+        return None if hit is None or time.monotonic() >= hit[0] else hit
+
+    def put(self, digest: str, read_at: float, row) -> None:
+        if len(self.rows) >= self.MAX:
+            self.rows.clear()
+        self.rows[digest] = (read_at + TOKEN_CACHE_S * random.uniform(0.5, 1.0), row)
 
 
 _tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -140,9 +147,7 @@ def principal_for_token(ctx: Context, token: str, *, kind: str | None = None) ->
     with ctx.engine.connect() as conn:
         row = conn.execute(_BY_TOKEN, {"b_hash": digest}).first()
     if row is not None and cache.revocations == revocations:
-        if len(cache.rows) >= cache.MAX:
-            cache.rows.clear()
-        cache.rows[digest] = (read_at, row)
+        cache.put(digest, read_at, row)
     return _principal_of(ctx, row, kind)
 
 

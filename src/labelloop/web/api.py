@@ -87,12 +87,23 @@ def worker_jobs(ctx: Context = Ctx, principal: Principal = Me):
     return {"jobs": tasks.available_jobs(ctx, principal)}
 
 
-# The worker's hot endpoints return JSONResponse: their services give plain JSON types, so FastAPI's
-# jsonable_encoder pass over the dict would only cost time.
-@router.post("/worker/jobs/{name}/next-task", tags=["worker"], responses={204: {"description": "no task left"}})
-def next_task(name: str, ctx: Context = Ctx, principal: Principal = Me):
-    task = tasks.claim_next_task(ctx, principal, name)
+# The worker's two hot calls are answered by labelloop.web.hot before FastAPI's routing, with these same
+# functions; the routes below declare them (OpenAPI) and serve them if that layer is not installed.
+# They are async: their writes go to the writer thread's next batch (group commit, labelloop.db.writer),
+# not to a request thread each. The services return plain JSON types, so JSONResponse needs no encoder pass.
+async def next_task_response(ctx: Context, principal: Principal, name: str) -> Response:
+    task = await tasks.claim_next_task_batched(ctx, principal, name)
     return Response(status_code=204) if task is None else JSONResponse(task)
+
+
+async def submit_response(ctx: Context, principal: Principal, task_id: int, body: AnswerSubmit) -> Response:
+    return JSONResponse(await tasks.submit_annotation_batched(ctx, principal, task_id, body.answer,
+                                                              lease_next=body.next))
+
+
+@router.post("/worker/jobs/{name}/next-task", tags=["worker"], responses={204: {"description": "no task left"}})
+async def next_task(name: str, ctx: Context = Ctx, principal: Principal = Me):
+    return await next_task_response(ctx, principal, name)
 
 
 @router.get("/worker/tasks/{task_id}", tags=["worker"])
@@ -101,13 +112,13 @@ def get_task(task_id: int, ctx: Context = Ctx, principal: Principal = Me):
 
 
 @router.post("/worker/tasks/{task_id}/submit", tags=["worker"])
-def submit(task_id: int, body: AnswerSubmit, ctx: Context = Ctx, principal: Principal = Me):
-    return JSONResponse(tasks.submit_annotation(ctx, principal, task_id, body.answer, lease_next=body.next))
+async def submit(task_id: int, body: AnswerSubmit, ctx: Context = Ctx, principal: Principal = Me):
+    return await submit_response(ctx, principal, task_id, body)
 
 
 @router.post("/worker/tasks/{task_id}/release", tags=["worker"])
-def release(task_id: int, ctx: Context = Ctx, principal: Principal = Me):
-    return tasks.release_task(ctx, principal, task_id)
+async def release(task_id: int, ctx: Context = Ctx, principal: Principal = Me):
+    return JSONResponse(await tasks.release_task_batched(ctx, principal, task_id))
 
 
 @router.get("/worker/tasks/{task_id}/data", tags=["worker"])

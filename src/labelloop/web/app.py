@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
+import gc
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -12,23 +10,12 @@ from fastapi import FastAPI
 
 from labelloop import __version__
 from labelloop.core.ratelimit import FailureLimiter
-from labelloop.services.background import run_background_once
 from labelloop.services.context import Context, build_context
 from labelloop.settings import Settings
 from labelloop.web import errors
 from labelloop.web import portal
 from labelloop.web.api import router
-
-log = logging.getLogger("labelloop")
-
-
-async def _background_loop(ctx: Context) -> None:
-    while True:
-        try:
-            await asyncio.to_thread(run_background_once, ctx)
-        except Exception:  # keep serving; the next pass retries
-            log.exception("background pass failed")
-        await asyncio.sleep(ctx.settings.background_interval_s)
+from labelloop.web.hot import HotPaths
 
 
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> FastAPI:
@@ -40,12 +27,11 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     async def lifespan(_app: FastAPI):
         # few request threads: handlers are short and share one write lock; many threads only fight over the GIL
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
-        task = asyncio.create_task(_background_loop(ctx)) if settings.run_background else None
+        # what start-up built (modules, the app, SQLAlchemy's and pydantic's structures) lives as long as the
+        # process: freeze it, so a full collection walks only newer objects (tens of ms less, every few s)
+        gc.collect()
+        gc.freeze()
         yield
-        if task:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     app = FastAPI(title="labelloop", version=__version__, lifespan=lifespan,
                   description="Self-hosted data labeling, compatible with SageMaker Ground Truth.")
@@ -54,4 +40,5 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     errors.install(app)
     app.include_router(router)
     portal.install(app)
+    app.add_middleware(HotPaths)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -36,16 +38,24 @@ def error_body(code: str, message: str, field: str | None = None, details: list 
     return body
 
 
+def domain_error_response(exc: e.LabelloopError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthorized) else None
+    return JSONResponse(error_body(exc.code, exc.message, exc.field, exc.details), status_for(exc), headers=headers)
+
+
+def request_error_response(errs: Sequence[Mapping]) -> JSONResponse:
+    """A request that does not parse (pydantic's errors): 400 naming the first field that is wrong."""
+    first = errs[0] if errs else {"loc": (), "msg": "invalid request"}
+    field = ".".join(str(p) for p in first["loc"] if p != "body") or None
+    details = [{"field": ".".join(str(p) for p in x["loc"] if p != "body"), "reason": x["msg"]} for x in errs]
+    return JSONResponse(error_body("ValidationException", f"{field or 'body'}: {first['msg']}", field, details), 400)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.LabelloopError)
     async def _domain(_request: Request, exc: e.LabelloopError):
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthorized) else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.field, exc.details), status_for(exc), headers=headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_request: Request, exc: RequestValidationError):
-        errs = exc.errors()
-        first = errs[0] if errs else {"loc": (), "msg": "invalid request"}
-        field = ".".join(str(p) for p in first["loc"] if p != "body") or None
-        details = [{"field": ".".join(str(p) for p in x["loc"] if p != "body"), "reason": x["msg"]} for x in errs]
-        return JSONResponse(error_body("ValidationException", f"{field}: {first['msg']}", field, details), 400)
+        return request_error_response(exc.errors())
