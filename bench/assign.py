@@ -401,7 +401,7 @@ def run_k(k: int, job: str, tokens: list[str], base_url: str, server_pid: int, a
         spy = subprocess.Popen([PYSPY, "record", "-p", str(server_pid), "-d", str(int(args.seconds)), "-r", "200",
                                 "-o", str(profile_out), "--format", "raw", "--nonblocking"]
                                + (["--gil"] if args.profile_gil else [])
-                               + (["--subprocesses"] if args.server_workers > 1 else []),
+                               + ["--subprocesses"],  # serve supervises its server and background processes
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(max(0.0, w1 - time.monotonic()))
     srv1, box1 = proc_cpu_s(server_pid), box_cpu()

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.db.engine import transaction
+from labelloop.db.prepared import driver_sql
 
 T = TypeVar("T")
 Unit = Callable[[Connection], T]
@@ -137,19 +138,19 @@ def _in_savepoint(conn: Connection, unit: Unit, n: int, *, retry: bool = True) -
     once more: units are written to be re-run, and the second run sees the other row."""
     name = f"unit_{n}"
     for attempt in range(2 if retry else 1):
-        conn.exec_driver_sql(f"SAVEPOINT {name}")
+        driver_sql(conn, f"SAVEPOINT {name}")
         try:
             result = unit(conn)
         except KeepWrites as exc:
-            conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+            driver_sql(conn, f"RELEASE SAVEPOINT {name}")
             return False, exc.error
         except Exception as exc:  # noqa: BLE001 - handed to the unit's caller
-            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-            conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+            driver_sql(conn, f"ROLLBACK TO SAVEPOINT {name}")
+            driver_sql(conn, f"RELEASE SAVEPOINT {name}")
             if isinstance(exc, IntegrityError) and retry and not attempt:
                 continue
             return False, exc
-        conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+        driver_sql(conn, f"RELEASE SAVEPOINT {name}")
         return True, result
     raise AssertionError("unreachable")
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from labelloop.db.models import Event, Job, User
+from labelloop.db.prepared import Prepared
 from labelloop.services.context import Context, Principal
 
 
-_INSERT = insert(Event)
+_INSERT = Prepared(insert(Event).values(
+    at=bindparam("b_at"), kind=bindparam("b_kind"), actor=bindparam("b_actor"), job_id=bindparam("b_job"),
+    dataset_object_id=bindparam("b_object"), task_id=bindparam("b_task"), worker_id=bindparam("b_worker"),
+    detail=bindparam("b_detail")))
 
 
 def record(
@@ -27,9 +31,8 @@ def record(
     **detail,
 ) -> None:
     """Append one event in the caller's transaction, so it exists exactly when the fact does."""
-    conn.execute(_INSERT, {"at": at, "kind": kind, "actor": actor, "job_id": job_id,
-                           "dataset_object_id": dataset_object_id, "task_id": task_id, "worker_id": worker_id,
-                           "detail": json.dumps(detail, default=str)})
+    _INSERT.run(conn, {"b_at": at, "b_kind": kind, "b_actor": actor, "b_job": job_id, "b_object": dataset_object_id,
+                       "b_task": task_id, "b_worker": worker_id, "b_detail": json.dumps(detail, default=str)})
 
 
 def record_many(conn: Connection, rows: list[dict]) -> None:

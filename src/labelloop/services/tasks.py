@@ -19,6 +19,7 @@ from labelloop.core.tasktypes import get_task_type
 from labelloop.db.engine import is_postgres
 from labelloop.db.writer import KeepWrites, Unit, run_batched, run_unit
 from labelloop.db.models import DataObject, Job, Task
+from labelloop.db.prepared import Prepared
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
 from labelloop.services.jobs import JobInfo, is_member_of, job_info, job_row_for, may_see
@@ -53,9 +54,9 @@ def expire_leases(conn: Connection, job_id: int, now: datetime, *, status: str =
     return len(ended)
 
 
-_VIEW = (select(Task.id, Task.status, Task.leased_at, Task.lease_expires_at, DataObject.position, DataObject.line,
-                DataObject.source_ref)
-         .join(DataObject, DataObject.id == Task.object_id).where(Task.id == bindparam("b_task")))
+_VIEW = Prepared(select(Task.id, Task.status, Task.leased_at, Task.lease_expires_at, DataObject.position,
+                         DataObject.line, DataObject.source_ref)
+                  .join(DataObject, DataObject.id == Task.object_id).where(Task.id == bindparam("b_task")))
 
 
 def _view(job: JobInfo, *, id: int, status: str, position: int, line: str, source_ref: str | None,
@@ -75,7 +76,7 @@ def _view(job: JobInfo, *, id: int, status: str, position: int, line: str, sourc
 
 
 def _task_view(conn: Connection, job: JobInfo, task_id: int) -> dict:
-    return _view(job, **conn.execute(_VIEW, {"b_task": task_id}).one()._mapping)
+    return _view(job, **_VIEW.first(conn, {"b_task": task_id})._asdict())
 
 
 def _done_by(worker):
@@ -83,15 +84,15 @@ def _done_by(worker):
     return exists().where(Task.object_id == DataObject.id, Task.worker_id == worker)
 
 
-# The hot path's statements are built once; each call only binds values.
-_HELD_AND_OPEN = select(
+# The hot path's statements are built once and run through Prepared (labelloop.db.prepared).
+_HELD_AND_OPEN = Prepared(select(
     # a lease this worker still holds on the job, and how many leases the job has open
     select(Task.id).where(Task.worker_id == bindparam("b_worker"), Task.job_id == bindparam("b_job"),
                           Task.status == "leased", Task.lease_expires_at > bindparam("b_now"))
     .limit(1).scalar_subquery(),
     select(func.count()).select_from(Task).where(Task.job_id == bindparam("b_job"), Task.status == "leased")
     .scalar_subquery(),
-)
+))
 _CANDIDATES = (
     select(DataObject.id, DataObject.position)
     .where(DataObject.job_id == bindparam("b_job"), DataObject.status == "pending",
@@ -100,13 +101,16 @@ _CANDIDATES = (
     .order_by(DataObject.position)
     .limit(CANDIDATES)
 )
-_CANDIDATES_SKIP_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
-_WIN = (update(DataObject)
-        .where(DataObject.id == bindparam("b_object"), DataObject.status == "pending",
-               DataObject.active_count < bindparam("b_n"))
-        .values(active_count=DataObject.active_count + 1)
-        .returning(DataObject.line, DataObject.source_ref))
-_INSERT_TASK = insert(Task)
+_CANDIDATES_SKIP_LOCKED = Prepared(_CANDIDATES.with_for_update(skip_locked=True))
+_CANDIDATES = Prepared(_CANDIDATES)
+_WIN = Prepared(update(DataObject)
+                .where(DataObject.id == bindparam("b_object"), DataObject.status == "pending",
+                       DataObject.active_count < bindparam("b_n"))
+                .values(active_count=DataObject.active_count + 1)
+                .returning(DataObject.line, DataObject.source_ref))
+_INSERT_TASK = Prepared(insert(Task).values(
+    job_id=bindparam("b_job"), object_id=bindparam("b_object"), worker_id=bindparam("b_worker"), status="leased",
+    leased_at=bindparam("b_now"), lease_expires_at=bindparam("b_expires")).returning(Task.id))
 
 
 def _claim(conn: Connection, job: JobInfo, job_status: str, worker: Principal, now: datetime) -> dict | None:
@@ -114,7 +118,7 @@ def _claim(conn: Connection, job: JobInfo, job_status: str, worker: Principal, n
     if job_status != "InProgress" or now >= job.ends_at:
         return None
     ids = {"b_worker": worker.id, "b_job": job.id, "b_now": now, "b_n": job.workers_per_object}
-    held, open_leases = conn.execute(_HELD_AND_OPEN, ids).one()
+    held, open_leases = _HELD_AND_OPEN.first(conn, ids)
     if held is not None:
         return _task_view(conn, job, held)
     if open_leases >= job.max_concurrent_tasks:
@@ -125,9 +129,9 @@ def _claim(conn: Connection, job: JobInfo, job_status: str, worker: Principal, n
     while True:
         # PostgreSQL: skip rows other claims hold; if that leaves nothing, look again without skipping
         # (a plain read) so "no task" is only said when there is none. The CAS below keeps it correct.
-        candidates = conn.execute(_CANDIDATES_SKIP_LOCKED if skip_locked else _CANDIDATES, ids).all()
+        candidates = (_CANDIDATES_SKIP_LOCKED if skip_locked else _CANDIDATES).rows(conn, ids)
         if not candidates and skip_locked:
-            candidates = conn.execute(_CANDIDATES, ids).all()
+            candidates = _CANDIDATES.rows(conn, ids)
         if not candidates:
             # overdue leases are ended by the background worker; end them here too before saying "none"
             if expired_checked or not expire_leases(conn, job.id, now):
@@ -142,13 +146,12 @@ def _claim(conn: Connection, job: JobInfo, job_status: str, worker: Principal, n
 
 def _lease_object(conn: Connection, job: JobInfo, worker: Principal, object_id: int, position: int,
                   now: datetime) -> dict | None:
-    won = conn.execute(_WIN, {"b_object": object_id, "b_n": job.workers_per_object}).first()
+    won = _WIN.first(conn, {"b_object": object_id, "b_n": job.workers_per_object})
     if won is None:
         return None
     expires = now + timedelta(seconds=job.task_time_limit_s)
-    task_id = conn.execute(_INSERT_TASK, {
-        "job_id": job.id, "object_id": object_id, "worker_id": worker.id, "status": "leased", "leased_at": now,
-        "lease_expires_at": expires}).inserted_primary_key[0]
+    task_id = _INSERT_TASK.first(conn, {"b_job": job.id, "b_object": object_id, "b_worker": worker.id, "b_now": now,
+                                        "b_expires": expires})[0]
     record(conn, "task.leased", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
            task_id=task_id, worker_id=worker.id)
     return _view(job, id=task_id, status="leased", position=position, line=won.line, source_ref=won.source_ref,
@@ -185,14 +188,14 @@ def _claim_checked(conn: Connection, job: JobInfo, job_status: str, is_member: b
 
 
 # a task with its object's position, its job's current status and whether the worker is on the job's team
-_TASK = (select(Task.__table__, DataObject.position, Job.status.label("job_status"),
-                is_member_of(Job.team_id).label("is_member"))
-         .join(DataObject, DataObject.id == Task.object_id).join(Job, Job.id == Task.job_id)
-         .where(Task.id == bindparam("b_task")))
-_SUBMIT = (update(Task).where(Task.id == bindparam("b_task"))
-           .values(status="submitted", answer=bindparam("b_answer"), finished_at=bindparam("b_now"),
-                   time_spent_s=bindparam("b_spent")))
-_COUNT_ANSWER = (update(DataObject).where(DataObject.id == bindparam("b_object")).values(
+_TASK = Prepared(select(Task.__table__, DataObject.position, Job.status.label("job_status"),
+                         is_member_of(Job.team_id).label("is_member"))
+                  .join(DataObject, DataObject.id == Task.object_id).join(Job, Job.id == Task.job_id)
+                  .where(Task.id == bindparam("b_task")))
+_SUBMIT = Prepared(update(Task).where(Task.id == bindparam("b_task"))
+                   .values(status="submitted", answer=bindparam("b_answer"), finished_at=bindparam("b_now"),
+                           time_spent_s=bindparam("b_spent")))
+_COUNT_ANSWER = Prepared(update(DataObject).where(DataObject.id == bindparam("b_object")).values(
     answer_count=DataObject.answer_count + 1,
     status=case((and_(DataObject.answer_count + 1 >= bindparam("b_n"), DataObject.status == "pending"), "ready"),
                 else_=DataObject.status)))
@@ -201,7 +204,7 @@ _COUNT_ANSWER = (update(DataObject).where(DataObject.id == bindparam("b_object")
 def _own_task(conn: Connection, worker: Principal, task_id: int) -> tuple:
     """The task (with its object's position, ``job_status`` and ``is_member``) and its job, if the task is
     this worker's."""
-    row = conn.execute(_TASK, {"b_task": task_id, "b_user": worker.id}).first()
+    row = _TASK.first(conn, {"b_task": task_id, "b_user": worker.id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no task {task_id} of yours", field="task_id")
     return row, job_info(conn, row.job_id)
@@ -243,9 +246,9 @@ def _submit_unit(ctx: Context, worker: Principal, task_id: int, answer, lease_ne
             record(conn, "answer.rejected", at=now, actor=worker.username, job_id=job.id,
                    dataset_object_id=task.position, task_id=task_id, worker_id=worker.id, reason=str(problem))
             raise KeepWrites(problem if isinstance(problem, ValidationError) else Conflict(problem, field="task_id"))
-        conn.execute(_SUBMIT, {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
-                               "b_spent": (now - task.leased_at).total_seconds()})
-        conn.execute(_COUNT_ANSWER, {"b_object": task.object_id, "b_n": job.workers_per_object})
+        _SUBMIT.run(conn, {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
+                           "b_spent": (now - task.leased_at).total_seconds()})
+        _COUNT_ANSWER.run(conn, {"b_object": task.object_id, "b_n": job.workers_per_object})
         record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id,
                dataset_object_id=task.position, task_id=task_id, worker_id=worker.id)
         result = {"task_id": task_id, "status": "submitted", "dataset_object_id": task.position, "job": job.name}
