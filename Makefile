@@ -26,7 +26,6 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/consolidation.py
 	$(BIN)/python bench/assign.py
-	$(BIN)/python bench/manifest_io.py
 	$(BIN)/python bench/portal.py
 
 clean:

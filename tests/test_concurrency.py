@@ -156,3 +156,42 @@ def test_serve_with_several_processes(ctx, clock, tmp_path, people):
     finally:
         server.terminate()
         assert server.wait(20) == 0
+
+
+def test_32_workers_over_http_through_one_server(ctx, clock, tmp_path, people, database_url):
+    """The real path: 32 workers at once through ``labelloop serve``, whose writer thread batches their
+    submits and leases into shared transactions; the background process consolidates and completes the job."""
+    clock.now = utc_now()  # the server runs on the real clock
+    n_objects = 40
+    names = _setup(ctx, tmp_path, people, n_objects, WORKERS)
+    port = _free_port()
+    server = _serve(database_url, port, True, tmp_path)
+    try:
+        _label_through(ctx, people, n_objects, names, [f"http://127.0.0.1:{port}"])
+    except BaseException:
+        print(f"--- server log {server.log} (exit {server.poll()}):\n{server.log.read_text()[-5000:]}")
+        raise
+    finally:
+        server.terminate()
+        assert server.wait(20) == 0
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(x) for x in f.read().split()]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from Linux's /proc")
+def test_serve_stops_everything_when_one_of_its_processes_dies(ctx, tmp_path):
+    server = _serve(ctx.settings.database_url, _free_port(), True, tmp_path)
+    try:
+        children = _children(server.pid)
+        assert len(children) >= 2  # the server process and the background process (and spawn's helper)
+        os.kill(children[-1], 9)
+        assert server.wait(30) == 1
+        assert "exited with -9; stopped the others" in server.log.read_text()
+        for child in children:
+            assert not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z"
+    finally:
+        if server.poll() is None:
+            server.kill()

@@ -46,9 +46,17 @@ def domain_error_response(exc: e.LabelloopError) -> JSONResponse:
 def request_error_response(errs: Sequence[Mapping]) -> JSONResponse:
     """A request that does not parse (pydantic's errors): 400 naming the first field that is wrong."""
     first = errs[0] if errs else {"loc": (), "msg": "invalid request"}
-    field = ".".join(str(p) for p in first["loc"] if p != "body") or None
-    details = [{"field": ".".join(str(p) for p in x["loc"] if p != "body"), "reason": x["msg"]} for x in errs]
+    field = _field(first["loc"]) or None
+    details = [{"field": _field(x["loc"]), "reason": x["msg"]} for x in errs]
     return JSONResponse(error_body("ValidationException", f"{field or 'body'}: {first['msg']}", field, details), 400)
+
+
+def _field(loc) -> str:
+    """``('body', 'answer')`` -> ``answer``; ``('path', 'task_id')`` -> ``task_id``: the field, not where it was."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "path", "query", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts)
 
 
 def install(app: FastAPI) -> None:

@@ -1,0 +1,135 @@
+"""Group commit (labelloop.db.writer) and prepared statements (labelloop.db.prepared), on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, bindparam, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from labelloop.core.errors import Conflict
+from labelloop.db import writer
+from labelloop.db.prepared import Prepared
+
+meta = MetaData()
+things = Table("wt_things", meta, Column("id", Integer, primary_key=True), Column("name", String(20), unique=True),
+               Column("at", DateTime), Column("flag", Boolean), Column("score", Float))
+_ADD = Prepared(insert(things).values(name=bindparam("b_name"), at=bindparam("b_at"), flag=bindparam("b_flag"),
+                                      score=bindparam("b_score")).returning(things.c.id))
+_GET = Prepared(select(things.c.name, things.c.at, things.c.flag, things.c.score).where(things.c.name == bindparam("b_name")))
+
+
+@pytest.fixture
+def engine(ctx):
+    meta.create_all(ctx.engine)
+    yield ctx.engine
+    meta.drop_all(ctx.engine)
+
+
+def _names(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(things.c.name)).scalars())
+
+
+def _add(name: str):
+    return lambda conn: _ADD.first(conn, {"b_name": name, "b_at": None, "b_flag": None, "b_score": None})[0]
+
+
+def _held_writer(engine):
+    """Occupy the writer with a unit that waits, so the next units queue up and run as one batch."""
+    entered, go = threading.Event(), threading.Event()
+
+    def hold(conn):
+        entered.set()
+        go.wait(10)
+        return "held"
+
+    first = writer.submit(engine, hold)
+    assert entered.wait(10)
+    return first, go
+
+
+def test_queued_units_run_in_one_transaction_each_in_its_own_savepoint(engine):
+    first, go = _held_writer(engine)
+    w = writer.writer_of(engine)
+    batches_before = w.batches
+
+    def fails(conn):
+        _add("undone")(conn)
+        raise ValueError("this unit fails after writing")
+
+    def keeps(conn):
+        _add("kept")(conn)
+        raise writer.KeepWrites(Conflict("refused, but the audit row stays"))
+
+    futures = [writer.submit(engine, _add("a")), writer.submit(engine, fails), writer.submit(engine, keeps),
+               writer.submit(engine, _add("b"))]
+    go.set()
+    assert first.result(10) == "held"
+    assert isinstance(futures[0].result(10), int) and isinstance(futures[3].result(10), int)
+    with pytest.raises(ValueError, match="fails after writing"):
+        futures[1].result(10)
+    with pytest.raises(Conflict, match="audit row stays"):
+        futures[2].result(10)
+    assert w.batches == batches_before + 2  # the held unit's batch, then the four queued units in one
+    assert _names(engine) == ["a", "b", "kept"]
+
+
+def test_a_failed_commit_fails_every_unit_of_the_batch_and_writes_nothing(engine):
+    with engine.begin() as conn:  # a constraint checked only at COMMIT
+        conn.execute(text("CREATE TABLE wt_parent (id INTEGER PRIMARY KEY)"))
+        conn.execute(text("CREATE TABLE wt_child (id INTEGER PRIMARY KEY, parent_id INTEGER "
+                          "REFERENCES wt_parent (id) DEFERRABLE INITIALLY DEFERRED)"))
+    try:
+        first, go = _held_writer(engine)
+        ok = writer.submit(engine, _add("innocent"))
+        bad = writer.submit(engine, lambda conn: conn.execute(text("INSERT INTO wt_child VALUES (1, 42)")).rowcount)
+        go.set()
+        first.result(10)
+        for f in (ok, bad):
+            with pytest.raises(IntegrityError):
+                f.result(10)
+        assert _names(engine) == []
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE wt_child"))
+            conn.execute(text("DROP TABLE wt_parent"))
+
+
+def test_a_unit_that_loses_a_race_on_a_unique_constraint_runs_once_more(engine):
+    writer.run_unit(engine, _add("taken"))
+    calls = []
+
+    def unit(conn):
+        calls.append(1)
+        name = "taken" if len(calls) == 1 else "free"  # the second run sees the row the first collided with
+        return _add(name)(conn)
+
+    assert isinstance(writer.submit(engine, unit).result(10), int)
+    assert len(calls) == 2
+    assert _names(engine) == ["free", "taken"]
+    with pytest.raises(IntegrityError):  # a unit that keeps colliding fails with the driver's error, as SQLAlchemy's
+        writer.run_unit(engine, _add("taken"))
+
+
+def test_run_batched_awaits_the_result(engine):
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own: the browser tests' sync API keeps one running here
+        assert isinstance(pool.submit(asyncio.run, writer.run_batched(engine, _add("async"))).result(10), int)
+    assert _names(engine) == ["async"]
+
+
+def test_prepared_statements_convert_types_like_sqlalchemy(engine):
+    at = datetime(2026, 3, 4, 5, 6, 7, 890123)
+    writer.run_unit(engine, lambda conn: _ADD.first(conn, {"b_name": "x", "b_at": at, "b_flag": True,
+                                                           "b_score": 0.25}))
+    with engine.connect() as conn:
+        row = _GET.first(conn, {"b_name": "x"})
+        expected = conn.execute(select(things.c.name, things.c.at, things.c.flag, things.c.score)
+                                .where(things.c.name == "x")).one()
+        assert _GET.first(conn, {"b_name": "nobody"}) is None
+    assert tuple(row) == tuple(expected) == ("x", at, True, 0.25)
+    assert row.at == at and row.flag is True
