@@ -46,7 +46,10 @@ def _server(settings: Settings) -> None:  # pragma: no cover - runs in a child p
 
     sock = _listen_socket(settings.host, settings.port)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; uvicorn has shut down already
+        pass
 
 
 def _background(settings: Settings, parent: int) -> None:  # pragma: no cover - runs in a child process
