@@ -17,9 +17,9 @@ from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, 
 from labelloop.core.errors import Conflict, NotFound, ValidationError
 from labelloop.core.tasktypes import get_task_type
 from labelloop.db.engine import is_postgres
-from labelloop.db.writer import KeepWrites, Unit, run_batched, run_unit
 from labelloop.db.models import DataObject, Job, Task
 from labelloop.db.prepared import Prepared
+from labelloop.db.writer import KeepWrites, Unit, run_batched, run_unit
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
 from labelloop.services.jobs import JobInfo, is_member_of, job_info, job_row_for, may_see

@@ -12,8 +12,7 @@ from labelloop import __version__
 from labelloop.core.ratelimit import FailureLimiter
 from labelloop.services.context import Context, build_context
 from labelloop.settings import Settings
-from labelloop.web import errors
-from labelloop.web import portal
+from labelloop.web import errors, portal
 from labelloop.web.api import router
 from labelloop.web.hot import HotPaths
 
