@@ -100,8 +100,8 @@ class BatchWriter:
         self.threads = 1 if sqlite else PG_WRITERS
         self.alive = 0
         self.queue: queue.SimpleQueue[tuple[Unit, Future]] = queue.SimpleQueue()
-        self.batches = 0  # counters, for tests and the benchmark
-        self.units = 0
+        self.batches = 0  # transactions committed (tests read it)
+        self._count_lock = threading.Lock()  # several writer threads on PostgreSQL
 
     def ensure_running(self) -> None:
         """Start writer threads up to ``threads`` (called under ``_writers_lock``)."""
@@ -139,8 +139,8 @@ class BatchWriter:
             for _unit, fut in live:
                 fut.set_exception(exc)
             return
-        self.batches += 1
-        self.units += len(live)
+        with self._count_lock:
+            self.batches += 1
         for (_unit, fut), (ok, value) in zip(live, outcomes):
             if ok:
                 fut.set_result(value)
