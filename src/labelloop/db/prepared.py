@@ -66,14 +66,7 @@ class Prepared:
 
     def _execute(self, conn: Connection, params: Mapping[str, Any]):
         c = self._compiled(conn)
-        args = c.params(params)
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute(c.sql, args)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            cursor.close()
-            raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
-        return c, cursor
+        return c, _cursor_execute(conn, c.sql, c.params(params))
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list:
         c, cursor = self._execute(conn, params)
@@ -99,10 +92,18 @@ class Prepared:
 
 def driver_sql(conn: Connection, sql: str) -> None:
     """Run a statement without parameters or results (``SAVEPOINT x``) on the driver's cursor."""
+    _cursor_execute(conn, sql, None).close()
+
+
+def _cursor_execute(conn: Connection, sql: str, args):
+    """A driver cursor that has run ``sql``; a driver error is raised as SQLAlchemy's, the cursor closed."""
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(sql)
+        if args is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, args)
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
-    finally:
         cursor.close()
+        raise DBAPIError.instance(sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
+    return cursor
