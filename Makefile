@@ -21,6 +21,8 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/labelloop demo
 
 test: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev-installed

@@ -235,7 +235,7 @@ def wait_stopped(ctx, admin, job_name: str, timeout_s: float = 120) -> str:
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        status = jobs.describe_job(ctx, admin, job_name)["status"]
+        status = jobs.describe_job(ctx, admin, job_name).status
         if status not in ("Stopping", "InProgress"):
             return status
         time.sleep(0.25)

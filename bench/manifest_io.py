@@ -98,7 +98,7 @@ def child_import(n: int, tmp: Path, profile: bool) -> dict:
     t = time.perf_counter()
     job, prof = _profiled(lambda: jobs.create_job(ctx, admin, _spec(tmp, f"import-{n}", manifest)), profile)
     wall = time.perf_counter() - t
-    assert job["object_count"] == n, job["object_count"]
+    assert job.object_count == n, job.object_count
     return {"n": n, "bytes": size, "wall_s": wall, "peak_mb": peak_mb(), "base_mb": base_rss,
             "delta_mb": peak_mb() - base_rss, "db_mb": _db_mb(tmp),
             "profile": prof}

@@ -84,7 +84,7 @@ def run(task_type: str, n: int) -> dict:
             page.evaluate("""() => { window.__shown = []; document.addEventListener('portal-task-shown',
                 () => window.__shown.push(performance.now())); }""")
             times = []
-            for i in range(n):
+            for _ in range(n):
                 before = page.evaluate("() => document.querySelector('#task').dataset.taskId")
                 page.keyboard.press("2")
                 t0 = page.evaluate("() => performance.now()")

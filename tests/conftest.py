@@ -94,6 +94,7 @@ def ctx(database_url, tmp_path, clock):
     context = build_context(settings, clock=clock)
     upgrade(context.engine)
     yield context
+    context.close()
     context.engine.dispose()
 
 

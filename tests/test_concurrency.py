@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
+from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -19,6 +15,8 @@ from labelloop.db.models import DataObject, Task
 from labelloop.services import jobs, tasks, users
 from labelloop.services.context import utc_now
 from tests.conftest import write_labels, write_manifest
+from tests.servers import free_ports, labelloop_serve
+from tests.waiting import wait_until
 
 WORKERS = 32
 N = 3
@@ -59,8 +57,8 @@ def test_32_concurrent_workers_through_the_services(ctx, tmp_path, people):
     def worker(p):
         try:
             start.wait()
-            while (task := tasks.claim_next_task(ctx, p, "busy")) is not None:
-                tasks.submit_annotation(ctx, p, task["task_id"], {"label": "a"})
+            while (task := ctx.write(tasks.claim_next_task(ctx, p, "busy"))) is not None:
+                ctx.write(tasks.submit_annotation(ctx, p, task.task_id, {"label": "a"}))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -71,32 +69,6 @@ def test_32_concurrent_workers_through_the_services(ctx, tmp_path, people):
         t.join()
     assert errors == []
     _check_invariants(ctx, n_objects)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(database_url: str, port: int, background: bool, tmp_path, workers: int = 1) -> subprocess.Popen:
-    env = {**os.environ, "LABELLOOP_DATABASE_URL": database_url, "LABELLOOP_DATA_DIR": str(tmp_path / "data")}
-    args = [sys.executable, "-m", "labelloop.cli.main", "serve", "--port", str(port), "--workers", str(workers)]
-    args.append("--background" if background else "--no-background")
-    log = tmp_path / f"server-{port}.log"
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))  # noqa: SIM115
-    proc.log = log
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                raise RuntimeError(log.read_text())
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def _label_through(ctx, people, n_objects: int, names: list[str], urls: list[str]) -> None:
@@ -112,13 +84,8 @@ def _label_through(ctx, people, n_objects: int, names: list[str], urls: list[str
         t.join()
     assert stats.submitted == n_objects * N
     _check_invariants(ctx, n_objects)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = jobs.describe_job(ctx, people["req"], "busy")["status"]
-        if status == "Completed":
-            break
-        time.sleep(0.2)
-    assert status == "Completed"
+    wait_until(lambda: jobs.describe_job(ctx, people["req"], "busy").status == "Completed",
+               message="job 'busy' never completed")
 
 
 @pytest.mark.postgres
@@ -127,35 +94,20 @@ def test_two_server_processes_share_one_postgresql(ctx, clock, tmp_path, people,
     clock.now = utc_now()  # the servers run on the real clock
     n_objects = 40
     names = _setup(ctx, tmp_path, people, n_objects, WORKERS)
-    ports = [_free_port(), _free_port()]
-    servers = [_serve(database_url, ports[0], True, tmp_path), _serve(database_url, ports[1], False, tmp_path)]
-    try:
-        _label_through(ctx, people, n_objects, names, [f"http://127.0.0.1:{p}" for p in ports])
-    except BaseException:
-        for s in servers:  # what the servers said, to explain the failure
-            print(f"--- server log {s.log} (exit {s.poll()}):\n{s.log.read_text()[-5000:]}")
-        raise
-    finally:
-        for s in servers:
-            s.terminate()
-            s.wait(10)
+    ports = free_ports(2)
+    with (labelloop_serve(database_url, tmp_path, background=True, port=ports[0]) as first,
+          labelloop_serve(database_url, tmp_path, background=False, port=ports[1]) as second):
+        _label_through(ctx, people, n_objects, names, [first.url, second.url])
 
 
 def _label_through_serve(ctx, people, tmp_path, database_url: str, n_objects: int, n_workers: int,
                          processes: int = 1) -> None:
-    """Label job 'busy' to the end through one ``labelloop serve`` (with its background process); on failure
-    print what the server said."""
+    """Label job 'busy' to the end through one ``labelloop serve`` (with its background process); then stop
+    it, which it does cleanly (exit status 0)."""
     names = _setup(ctx, tmp_path, people, n_objects, n_workers)
-    port = _free_port()
-    server = _serve(database_url, port, True, tmp_path, workers=processes)
-    try:
-        _label_through(ctx, people, n_objects, names, [f"http://127.0.0.1:{port}"])
-    except BaseException:
-        print(f"--- server log {server.log} (exit {server.poll()}):\n{server.log.read_text()[-5000:]}")
-        raise
-    finally:
-        server.terminate()
-        assert server.wait(20) == 0
+    with labelloop_serve(database_url, tmp_path, workers=processes) as server:
+        _label_through(ctx, people, n_objects, names, [server.url])
+        assert server.stop() == 0
 
 
 def test_serve_with_several_processes(ctx, clock, tmp_path, people):
@@ -186,15 +138,11 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from Linux's /proc")
 def test_serve_stops_everything_when_one_of_its_processes_dies(ctx, tmp_path):
-    server = _serve(ctx.settings.database_url, _free_port(), True, tmp_path)
-    try:
-        children = _children(server.pid)
+    with labelloop_serve(ctx.settings.database_url, tmp_path) as server:
+        children = _children(server.proc.pid)
         assert len(children) == 2  # the server process and the background process
         os.kill(children[-1], 9)
-        assert server.wait(30) == 1
-        assert "exited with -9; stopped the others" in server.log.read_text()
+        assert server.wait_exit() == 1
+        assert "exited with -9; stopped the others" in server.log_text()
         for child in children:
-            assert not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z"
-    finally:
-        if server.poll() is None:
-            server.kill()
+            assert not os.path.exists(f"/proc/{child}") or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"

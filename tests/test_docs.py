@@ -59,4 +59,4 @@ def test_typer_rich_setting_is_restored_after_generating():
 
     before = typer.core.HAS_RICH
     gen_docs.cli_markdown()
-    assert typer.core.HAS_RICH == before
+    assert before == typer.core.HAS_RICH

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from labelloop.cli.main import app
 from tests.conftest import write_labels, write_manifest
-from tests.test_concurrency import _free_port, _serve
+from tests.servers import labelloop_serve
+from tests.waiting import wait_until
 
 
 def test_cli_job_simulated_workers_output_manifest(tmp_path, monkeypatch):
@@ -43,21 +44,15 @@ def test_cli_job_simulated_workers_output_manifest(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "line 2" in result.output
 
-    port = _free_port()
-    server = _serve(db, port, True, tmp_path)
-    try:
-        out = run("simulate", "pets", "--url", f"http://127.0.0.1:{port}", "--workers", "4", "--truth", str(truth))
+    with labelloop_serve(db, tmp_path) as server:
+        out = run("simulate", "pets", "--url", server.url, "--workers", "4", "--truth", str(truth))
         assert "36 answers submitted" in out
-        for _ in range(100):
-            described = json.loads(run("jobs", "describe", "pets"))
-            if described["status"] == "Completed":
-                break
-            import time
 
-            time.sleep(0.1)
-    finally:
-        server.terminate()
-        server.wait(10)
+        def completed():
+            described = json.loads(run("jobs", "describe", "pets"))
+            return described if described["status"] == "Completed" else None
+
+        described = wait_until(completed, message="job 'pets' never completed")
     assert described["status"] == "Completed"
     assert described["label_counters"]["HumanLabeled"] == 12
     lines = [json.loads(x) for x in (tmp_path / "out/pets/manifests/output/output.manifest").read_text().splitlines()]

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from labelloop.core.errors import Conflict
 from labelloop.db import writer
 from labelloop.db.prepared import Prepared
+from tests.waiting import GUARD_S
 
 meta = MetaData()
 things = Table("wt_things", meta, Column("id", Integer, primary_key=True), Column("name", String(20), unique=True),
@@ -43,6 +44,14 @@ def engine(ctx):
     meta.drop_all(ctx.engine)
 
 
+@pytest.fixture
+def w(ctx, engine):
+    """The context's writer (its owner starts and stops it)."""
+    ctx.start()
+    yield ctx.writer
+    ctx.close()
+
+
 def _names(engine) -> list[str]:
     with engine.connect() as conn:
         return sorted(conn.execute(select(things.c.name)).scalars())
@@ -52,24 +61,27 @@ def _add(name: str):
     return lambda conn: _ADD.first(conn, {"b_name": name, "b_at": None, "b_flag": None, "b_score": None})[0]
 
 
-def _held_writer(engine):
+def _held_writer(w):
     """Occupy the writer with a unit that waits, so the next units queue up and run as one batch."""
     entered, go = threading.Event(), threading.Event()
 
     def hold(conn):
         entered.set()
-        go.wait(10)
+        go.wait(GUARD_S)
         return "held"
 
-    first = writer.submit(engine, hold)
-    assert entered.wait(10)
+    first = w.submit(hold)
+    assert entered.wait(GUARD_S)
     return first, go
 
 
-def test_queued_units_run_in_one_transaction_each_in_its_own_savepoint(engine):
-    first, go = _held_writer(engine)
-    w = writer.writer_of(engine)
-    batches_before = w.batches
+def _transaction(unit):
+    """The unit, also returning the transaction it ran in (held, so the objects' identities stay distinct)."""
+    return lambda conn: (unit(conn), conn.get_transaction())
+
+
+def test_queued_units_run_in_one_transaction_each_in_its_own_savepoint(engine, w):
+    first, go = _held_writer(w)
 
     def fails(conn):
         _add("undone")(conn)
@@ -79,31 +91,31 @@ def test_queued_units_run_in_one_transaction_each_in_its_own_savepoint(engine):
         _add("kept")(conn)
         raise writer.KeepWrites(Conflict("refused, but the audit row stays"))
 
-    futures = [writer.submit(engine, _add("a")), writer.submit(engine, fails), writer.submit(engine, keeps),
-               writer.submit(engine, _add("b"))]
+    futures = [w.submit(_transaction(_add("a"))), w.submit(fails), w.submit(keeps), w.submit(_transaction(_add("b")))]
     go.set()
     assert first.result(10) == "held"
-    assert isinstance(futures[0].result(10), int) and isinstance(futures[3].result(10), int)
+    (a_id, a_tx), (b_id, b_tx) = futures[0].result(10), futures[3].result(10)
+    assert isinstance(a_id, int) and isinstance(b_id, int)
     with pytest.raises(ValueError, match="fails after writing"):
         futures[1].result(10)
     with pytest.raises(Conflict, match="audit row stays"):
         futures[2].result(10)
     if engine.dialect.name == "sqlite":
-        assert w.batches == batches_before + 2  # the held unit's batch, then the four queued units in one
+        assert a_tx is b_tx  # the four queued units ran in one transaction
     else:  # PostgreSQL: one unit per transaction, on several writer threads (see BatchWriter)
-        assert w.batches == batches_before + 5
+        assert a_tx is not b_tx
     assert _names(engine) == ["a", "b", "kept"]
 
 
-def test_a_failed_commit_fails_the_units_of_its_transaction_and_writes_nothing(engine):
+def test_a_failed_commit_fails_the_units_of_its_transaction_and_writes_nothing(engine, w):
     with engine.begin() as conn:  # a constraint checked only at COMMIT
         conn.execute(text("CREATE TABLE wt_parent (id INTEGER PRIMARY KEY)"))
         conn.execute(text("CREATE TABLE wt_child (id INTEGER PRIMARY KEY, parent_id INTEGER "
                           "REFERENCES wt_parent (id) DEFERRABLE INITIALLY DEFERRED)"))
     try:
-        first, go = _held_writer(engine)
-        ok = writer.submit(engine, _add("innocent"))
-        bad = writer.submit(engine, lambda conn: conn.execute(text("INSERT INTO wt_child VALUES (1, 42)")).rowcount)
+        first, go = _held_writer(w)
+        ok = w.submit(_add("innocent"))
+        bad = w.submit(lambda conn: conn.execute(text("INSERT INTO wt_child VALUES (1, 42)")).rowcount)
         go.set()
         first.result(10)
         with pytest.raises(IntegrityError):
@@ -121,7 +133,7 @@ def test_a_failed_commit_fails_the_units_of_its_transaction_and_writes_nothing(e
             conn.execute(text("DROP TABLE wt_parent"))
 
 
-def test_a_unit_that_loses_a_race_on_a_unique_constraint_runs_once_more(engine):
+def test_a_unit_that_loses_a_race_on_a_unique_constraint_runs_once_more(engine, w):
     writer.run_unit(engine, _add("taken"))
     calls = []
 
@@ -130,17 +142,28 @@ def test_a_unit_that_loses_a_race_on_a_unique_constraint_runs_once_more(engine):
         name = "taken" if len(calls) == 1 else "free"  # the second run sees the row the first collided with
         return _add(name)(conn)
 
-    assert isinstance(writer.submit(engine, unit).result(10), int)
+    assert isinstance(w.submit(unit).result(10), int)
     assert len(calls) == 2
     assert _names(engine) == ["free", "taken"]
     with pytest.raises(IntegrityError):  # a unit that keeps colliding fails with the driver's error, as SQLAlchemy's
         writer.run_unit(engine, _add("taken"))
 
 
-def test_run_batched_awaits_the_result(engine):
+def test_write_async_awaits_the_result(ctx, engine):
     with ThreadPoolExecutor(1) as pool:  # a loop of its own: the browser tests' sync API keeps one running here
-        assert isinstance(pool.submit(asyncio.run, writer.run_batched(engine, _add("async"))).result(10), int)
+        assert isinstance(pool.submit(asyncio.run, ctx.write_async(_add("async"))).result(10), int)
     assert _names(engine) == ["async"]
+    ctx.close()
+
+
+def test_the_context_stops_its_writer_after_the_queued_units(ctx, engine):
+    ctx.start()
+    futures = [ctx.writer.submit(_add(f"u{i}")) for i in range(20)]
+    ctx.close()  # finishes what was queued, then the threads end
+    assert all(f.done() and isinstance(f.result(0), int) for f in futures)
+    assert ctx.writer._threads == []
+    assert isinstance(ctx.writer.submit(_add("after")).result(10), int)  # a later unit starts it again
+    ctx.close()
 
 
 def test_prepared_statements_convert_types_like_sqlalchemy(engine):
@@ -171,7 +194,7 @@ def test_a_deadlocked_transaction_is_run_again(engine):
             runs.append(first)
             conn.execute(text("UPDATE wt_things SET score = 1 WHERE name = :n"), {"n": first})
             if len(runs) <= 2:  # the first run of each: wait until the other holds its row too
-                both_hold_one.wait(10)
+                both_hold_one.wait(GUARD_S)
             conn.execute(text("UPDATE wt_things SET score = 2 WHERE name = :n"), {"n": second})
             return first
 
@@ -179,5 +202,5 @@ def test_a_deadlocked_transaction_is_run_again(engine):
 
     with ThreadPoolExecutor(2) as pool:
         results = [pool.submit(writer.run_unit, engine, crossing(a, b)) for a, b in (("r1", "r2"), ("r2", "r1"))]
-        assert sorted(f.result(30) for f in results) == ["r1", "r2"]
+        assert sorted(f.result(GUARD_S) for f in results) == ["r1", "r2"]
     assert len(runs) == 3  # one of the two ran again

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_insecure_public_bind(self) -> "Settings":
+    def _refuse_insecure_public_bind(self) -> Settings:
         loopback = self.host in ("127.0.0.1", "localhost", "::1")
         if not loopback and self.secret_key == "dev-insecure-secret":
             raise ValueError("LABELLOOP_SECRET_KEY must be set when binding beyond loopback")

@@ -22,7 +22,7 @@ class Oracle:
     seed: int = 0
 
     @classmethod
-    def from_csv(cls, path: Path, accuracy: float = 1.0, seed: int = 0) -> "Oracle":
+    def from_csv(cls, path: Path, accuracy: float = 1.0, seed: int = 0) -> Oracle:
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
         if not rows or [c.strip() for c in rows[0][:2]] != ["question", "truth"]:

@@ -8,7 +8,6 @@ import json
 import threading
 
 import pytest
-
 from sqlalchemy import func, select
 
 from labelloop.db.models import DataObject, Job
@@ -51,7 +50,7 @@ def test_limits_have_clear_messages(api, text_job_spec):
         ({"label_attribute_name": "label-metadata"}, "label_attribute_name"),
         ({"name": "bad name!"}, "name"),
         ({"team": "nobody"}, "team"),
-        ({"task_type": "telepathy"}, "TaskType"),
+        ({"task_type": "telepathy"}, "task_type"),
         ({"input_manifest_uri": "/does/not/exist.manifest"}, "input_manifest_uri"),
     ]
     for override, field in cases:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from labelloop.services.background import run_background_once
 from labelloop.services.templates import render_task
@@ -54,7 +55,7 @@ def test_entry_point_pre_hook_feeds_the_template(api, ctx, people, tmp_path, mon
     job = api("req").get("/api/v1/jobs/reviews").json()
     assert job["status"] == "Completed"
     assert job["label_counters"]["HumanLabeled"] == 1
-    line = json.loads(open(job["output_manifest_uri"]).read().splitlines()[0])
+    line = json.loads(Path(job["output_manifest_uri"]).read_text().splitlines()[0])
     # no post-annotation hook: Ground Truth writes {} and points at the worker responses
     assert line["sentiment"] == {}
     assert line["sentiment-metadata"]["type"] == "groundtruth/custom"

@@ -3,9 +3,17 @@ authentication, body checks and error bodies as every other endpoint."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
-from labelloop.web import hot
+from labelloop.web import hot, limits
+from labelloop.web.app import create_app
+
+
+@pytest.fixture(params=["hot-path", "routes"])
+def app(ctx, request):
+    """Every test here runs twice: with the hot path, and with the FastAPI routes alone; the answers agree."""
+    return create_app(ctx=ctx, hot_paths=request.param == "hot-path")
 
 POS = {"crowd-classifier": {"label": "positive"}}
 
@@ -47,11 +55,31 @@ def test_a_body_that_does_not_parse_names_the_field(api, text_job_spec):
 
 
 def test_an_oversized_body_is_refused_without_reading_it_all(api, text_job_spec, monkeypatch):
-    monkeypatch.setattr(hot, "MAX_BODY", 1000)
+    monkeypatch.setattr(limits, "LIMITS", (("/api/v1/worker/tasks/", "/submit", 1000), ("", "", 500)))
     task = _task(api, text_job_spec)
     r = api("w1").post(f"/api/v1/worker/tasks/{task['task_id']}/submit",
                        json={"answer": {"crowd-classifier": {"label": "x" * 2000}}})
     assert r.status_code == 413 and r.json()["field"] == "body"
+    assert "1000 bytes" in r.json()["message"]
+    # the same table limits every other route
+    r = api("req").post("/api/v1/teams", json={"name": "big", "description": "x" * 600})
+    assert r.status_code == 413 and "500 bytes" in r.json()["message"]
+
+
+def test_each_hot_pattern_matches_its_declared_route(app):
+    declared = {path: {m.upper() for m in ops} for path, ops in app.openapi()["paths"].items()}
+    pairs = [(hot.SUBMIT, "/api/v1/worker/tasks/{task_id}/submit", "tasks/123/submit"),
+             (hot.NEXT, "/api/v1/worker/jobs/{name}/next-task", "jobs/my-job/next-task")]
+    for pattern, route, example in pairs:
+        assert declared[route] == {"POST"}, route
+        assert hot.PREFIX + example == route.replace("{task_id}", "123").replace("{name}", "my-job")
+        assert pattern.fullmatch(example)
+    # nothing else the API declares is taken by the hot path
+    for route, methods in declared.items():
+        if route in (p[1] for p in pairs) or not route.startswith(hot.PREFIX) or "POST" not in methods:
+            continue
+        concrete = route.replace("{task_id}", "123").replace("{name}", "my-job")[len(hot.PREFIX):]
+        assert not hot.SUBMIT.fullmatch(concrete) and not hot.NEXT.fullmatch(concrete), route
 
 
 def test_domain_errors_keep_their_status_and_body(api, text_job_spec):

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from labelloop.services.background import run_background_once
-from tests.conftest import write_labels, write_manifest
+from tests.conftest import write_labels
 
 DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
 

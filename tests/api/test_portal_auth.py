@@ -61,7 +61,7 @@ def test_data_links_open_one_object_and_expire(app, ctx, clock, tmp_path):
     client = TestClient(app)
     link = data_link(ctx, a.as_uri(), task_id=1)
     assert client.get(link).content == b"object a"
-    body, mac = link.removeprefix("/data/").split(".")
+    _body, mac = link.removeprefix("/data/").split(".")
     other = sign(ctx.settings.secret_key, {"u": b.as_uri(), "t": 1}, clock() + timedelta(seconds=60)).split(".")[0]
     assert client.get(f"/data/{other}.{mac}").status_code == 404  # a signature opens only its own object
     clock.advance(ctx.settings.data_url_ttl_s + 1)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from labelloop.db.models import DataObject, Event, Task
 from labelloop.services.background import run_background_once
+from labelloop.web.app import create_app
 
 POS = {"crowd-classifier": {"label": "positive"}}
+
+
+@pytest.fixture(params=["hot-path", "routes"])
+def app(ctx, request):
+    """The worker API runs twice: with the hot path (``web.hot``) and with the FastAPI routes alone."""
+    return create_app(ctx=ctx, hot_paths=request.param == "hot-path")
 
 
 def _job(api, text_job_spec, **kw):

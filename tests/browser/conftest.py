@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
 from labelloop.services.context import utc_now
 from tests.conftest import skip_unless_required
+from tests.servers import uvicorn_thread
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -41,22 +38,8 @@ def clock():
 
 @pytest.fixture
 def live_server(app):
-    from tests.test_concurrency import _free_port
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(base + "/portal/login", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_thread(app, ready_path="/portal/login") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

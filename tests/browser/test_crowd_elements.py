@@ -258,4 +258,4 @@ def test_task_input_is_shown_as_text_and_never_runs(site, open_page, task_type):
     if task_type.startswith("text"):
         assert XSS in page.locator("classification-target").inner_text()
     answer = page.evaluate("window.__answers")[0]
-    assert list(answer.values())[0] in ({"label": XSS}, {"labels": [XSS]})
+    assert next(iter(answer.values())) in ({"label": XSS}, {"labels": [XSS]})

@@ -16,7 +16,7 @@ from labelloop.db.models import DataObject, Event, Task
 from labelloop.services import jobs
 from labelloop.services.background import run_background_once
 from tests.browser.conftest import screenshot
-from tests.conftest import write_labels, write_manifest
+from tests.conftest import write_manifest
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -125,8 +125,8 @@ def test_worker_labels_by_keyboard_releases_and_survives_an_expired_lease(ctx, p
     assert kinds.count("task.released") == 1 and kinds.count("task.expired") == 1
     run_background_once(ctx)
     digits = jobs.describe_job(ctx, people["req"], "digits")
-    assert digits["label_counters"]["HumanLabeled"] == 5 and digits["label_counters"]["Unlabeled"] == 1
-    first = json.loads(Path(digits["output_manifest_uri"]).read_text().splitlines()[0])
+    assert digits.label_counters.human_labeled == 5 and digits.label_counters.unlabeled == 1
+    first = json.loads(Path(digits.output_manifest_uri).read_text().splitlines()[0])
     assert first["digit"] == 1 and first["digit-metadata"]["class-name"] == "one"
     page.goto(live_server + "/portal")
     assert page.inner_text("#total-tasks") == "11"
@@ -205,7 +205,7 @@ class Hooks:
         for item in payload:
             answers = [json.loads(a["annotationData"]["content"]) for a in item["annotations"]]
             out.append({"datasetObjectId": item["datasetObjectId"], "consolidatedAnnotation": {"content": {
-                body["labelAttributeName"]: {"sentiment": [k for k, v in answers[0]["sentiment"].items() if v][0],
+                body["labelAttributeName"]: {"sentiment": next(k for k, v in answers[0]["sentiment"].items() if v),
                                              "workers": len(answers)}}}})
         return out
 
@@ -251,14 +251,14 @@ def test_custom_template_with_pre_and_post_annotation_webhooks(ctx, people, tmp_
     post = [b for p, b in hooks.calls if p == "/post"]
     assert len(post) == 1 and post[0]["labelAttributeName"] == "review"
     assert set(post[0]) == {"version", "labelingJobArn", "labelCategories", "labelAttributeName", "roleArn", "payload"}
-    out = [json.loads(x) for x in Path(job["output_manifest_uri"]).read_text().splitlines()]
+    out = [json.loads(x) for x in Path(job.output_manifest_uri).read_text().splitlines()]
     assert out[0]["review"] == {"sentiment": "negative", "workers": 1}
     assert out[0]["review-metadata"]["type"] == "groundtruth/custom"
     assert out[0]["review-metadata"]["job-name"] == "labeling-job/custom-review"
     assert "review" not in out[1] and "review" not in out[2]
     described = jobs.describe_job(ctx, people["req"], "custom-review")
-    assert described["status"] == "Completed"
-    assert described["label_counters"]["FailedNonRetryableError"] == 1
+    assert described.status == "Completed"
+    assert described.label_counters.failed_non_retryable_error == 1
     with ctx.engine.connect() as conn:
         failed = conn.execute(select(DataObject.failure_reason).where(DataObject.status == "failed")).scalar_one()
         event = conn.execute(select(Event.detail).where(Event.kind == "object.failed")).scalar_one()

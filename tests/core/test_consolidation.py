@@ -44,7 +44,7 @@ def reference_dawid_skene(rows, n_classes, a0=0.7, max_epochs=20, tol=1e-8, stre
     conf = {w: prior(a0) for w in workers}
     post = {i: [1 / n_classes] * n_classes for i in items}
     g, ll_prev, accs, epoch = a0, None, {}, 0
-    for epoch in range(1, max_epochs + 1):
+    for epoch in range(1, max_epochs + 1):  # noqa: B007 - returned after the loop
         totals = [sum(post[i][k] for i in items) for k in k_range]
         pi = [t / sum(totals) for t in totals]
         ll = 0.0

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from labelloop.core.errors import ValidationError
-from labelloop.render.builtin import TASK_TYPES, builtin_template
+from labelloop.core.tasktypes import TASK_TYPES
+from labelloop.render.builtin import builtin_template
 from labelloop.render.liquid import check_template, render_task_template
 
 
@@ -78,8 +79,9 @@ def test_check_template_reports_liquid_errors(source, fragment):
 
 def test_check_template_accepts_valid_templates():
     check_template("<crowd-form>{{ task.input.source | escape }}</crowd-form>", task_input={"source": "x"})
-    for task_type in TASK_TYPES:
-        check_template(builtin_template(task_type), task_input={"taskObject": "s3://b/k", "labels": ["a"]})
+    for task_type in TASK_TYPES.values():
+        if task_type.template is not None:
+            check_template(builtin_template(task_type.template), task_input={"taskObject": "s3://b/k", "labels": ["a"]})
 
 
 def test_builtin_templates_name_elements_like_ground_truth():
@@ -89,9 +91,11 @@ def test_builtin_templates_name_elements_like_ground_truth():
         "text-classification": "crowd-classifier",
         "text-classification-multilabel": "crowd-classifier-multi-select",
     }
+    built_in = {t.name: t.element for t in TASK_TYPES.values() if t.template is not None}
+    assert built_in == element
     for task_type, name in element.items():
         out = render(
-            builtin_template(task_type),
+            builtin_template(TASK_TYPES[task_type].template),
             taskObject="s3://b/<k>.jpg",
             labels=["a", "b"],
             keys=[None, "x"],

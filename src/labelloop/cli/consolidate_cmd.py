@@ -10,15 +10,15 @@ import typer
 from rich.console import Console
 
 from labelloop.core.consolidation import (
-    ALGORITHMS,
     Answers,
-    MajorityVote,
+    consolidator,
+    consolidator_names,
     read_answers,
     read_truth,
     write_results,
 )
 
-_ALGORITHM_HELP = f"Consolidation algorithm: {', '.join(sorted(ALGORITHMS))}."
+_ALGORITHM_HELP = f"Consolidation algorithm: {', '.join(consolidator_names())}."
 
 
 def consolidate(
@@ -37,8 +37,8 @@ def consolidate(
 
     Confidence is round(max posterior, 2), or 0.00 for a question only one worker answered.
     """
-    if algorithm not in ALGORITHMS:
-        raise typer.BadParameter(f"{algorithm!r} is not one of {', '.join(sorted(ALGORITHMS))}",
+    if algorithm not in consolidator_names():
+        raise typer.BadParameter(f"{algorithm!r} is not one of {', '.join(consolidator_names())}",
                                  param_hint="'--algorithm'")
     try:
         triples = read_answers(answers)
@@ -46,11 +46,7 @@ def consolidate(
         data, questions, _, classes = Answers.from_triples(triples)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    estimator = ALGORITHMS[algorithm]()
-    if isinstance(estimator, MajorityVote):
-        estimator.fit(data, item_keys=questions)
-    else:
-        estimator.fit(data)
+    estimator = consolidator(algorithm).fit(data, questions)
     confidence = np.where(data.answers_per_item() > 1, estimator.confidence_, 0.0)
     labels = [classes[k] for k in estimator.labels_]
     rows = zip(questions, labels, confidence.tolist())

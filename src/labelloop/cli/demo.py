@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -89,10 +90,8 @@ def setup_demo(ctx, files: dict[str, Path]) -> list[str]:
             pass
     admin = users.check_password(ctx, "admin", ADMIN_PASSWORD)
     requester = users.check_password(ctx, "requester", "requester-password")
-    try:
+    with contextlib.suppress(ResourceInUse):
         users.create_team(ctx, admin, "demo-team", "The demo's three workers")
-    except ResourceInUse:
-        pass
     users.add_members(ctx, admin, "demo-team", ["worker1", "worker2", "worker3"])
     out_uri = str((ctx.settings.data_dir / "output").resolve())
     for spec in [

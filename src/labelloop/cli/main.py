@@ -3,9 +3,11 @@ PostgreSQL, from LABELLOOP_DATABASE_URL); ``simulate`` drives a running server o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -13,6 +15,7 @@ from rich.table import Table
 
 from labelloop.core.errors import LabelloopError
 from labelloop.settings import Settings
+from labelloop.web import render
 
 app = typer.Typer(help="labelloop: self-hosted data labeling compatible with SageMaker Ground Truth.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -43,20 +46,11 @@ def _ctx(database_url: str | None):
     return _context(Settings(**({"database_url": database_url} if database_url else {})))
 
 
-def _admin(ctx, username: str | None):
+def _admin(ctx: Any, username: str | None) -> Any:
     """The principal the CLI acts as: --as USER, else the first admin."""
-    from sqlalchemy import select
+    from labelloop.services.users import acting_principal
 
-    from labelloop.db.models import User
-    from labelloop.services.context import Principal
-
-    with ctx.engine.connect() as conn:
-        q = select(User.id, User.username, User.role)
-        q = q.where(User.username == username) if username else q.where(User.role == "admin").order_by(User.id)
-        row = conn.execute(q).first()
-    if row is None:
-        raise LabelloopError(f"no user '{username}'" if username else "no admin yet: run 'labelloop users create' first")
-    return Principal(*row)
+    return acting_principal(ctx, username)
 
 
 def _fail(exc: LabelloopError) -> None:
@@ -128,7 +122,7 @@ def teams_add(team: str, usernames: list[str], database_url: str | None = DbOpt)
         t = users.add_members(ctx, _admin(ctx, None), team, usernames)
     except LabelloopError as exc:
         _fail(exc)
-    out.print(f"{team}: {', '.join(t['members'])}")
+    out.print(f"{team}: {', '.join(t.members or [])}")
 
 
 @teams_app.command("list")
@@ -139,7 +133,7 @@ def teams_list(database_url: str | None = DbOpt):
     table = Table("team", "members", "description")
     ctx = _ctx(database_url)
     for t in users.list_teams(ctx, _admin(ctx, None)):
-        table.add_row(t["name"], ", ".join(t["members"]), t["description"])
+        table.add_row(t.name, ", ".join(t.members or []), t.description)
     out.print(table)
 
 
@@ -159,7 +153,8 @@ def jobs_create(
     price_per_task_usd: float = typer.Option(0.0, help="Price paid per task, USD."),
     title: str = "", description: str = "", short_instruction: str = "", full_instruction: str = "",
     keyword: list[str] = typer.Option([], help="Task keyword (repeat, up to 5)."),
-    algorithm: str = typer.Option("dawid-skene", help="dawid-skene or majority-vote."),
+    algorithm: str | None = typer.Option(None, help="Consolidation algorithm the task type allows "
+                                                    "(dawid-skene or majority-vote; default: the type's own)."),
     template: Path | None = typer.Option(None, help="Custom Liquid task template file."),
     as_user: str | None = typer.Option(None, "--as", help="Requester to create the job as (default: first admin)."),
     database_url: str | None = DbOpt,
@@ -188,12 +183,12 @@ def jobs_create(
         raise typer.Exit(2) from None
     except LabelloopError as exc:
         _fail(exc)
-    out.print(f"created job '{job['name']}' with {job['object_count']} data objects; output: {job['output_manifest_uri']}")
+    out.print(f"created job '{job.name}' with {job.object_count} data objects; output: {job.output_manifest_uri}")
 
 
-def _counters(c: dict) -> str:
-    return f"{c['TotalLabeled']} labeled ({c['HumanLabeled']} human, {c['MachineLabeled']} machine), " \
-           f"{c['FailedNonRetryableError']} failed, {c['Unlabeled']} unlabeled"
+def _counters(c: Any) -> str:
+    return f"{c.total_labeled} labeled ({c.human_labeled} human, {c.machine_labeled} machine), " \
+           f"{c.failed_non_retryable_error} failed, {c.unlabeled} unlabeled"
 
 
 @jobs_app.command("list")
@@ -204,8 +199,8 @@ def jobs_list(status: str | None = None, database_url: str | None = DbOpt):
     ctx = _ctx(database_url)
     table = Table("name", "status", "type", "objects", "counters", "created")
     for j in jobs.list_jobs(ctx, _admin(ctx, None), status=status):
-        table.add_row(j["name"], j["status"], j["task_type"], str(j["object_count"]), _counters(j["label_counters"]),
-                      j["created_at"][:19])
+        table.add_row(j.name, j.status, j.task_type, str(j.object_count), _counters(j.label_counters),
+                      j.created_at.isoformat()[:19])
     out.print(table)
 
 
@@ -216,7 +211,7 @@ def jobs_describe(name: str, database_url: str | None = DbOpt):
 
     ctx = _ctx(database_url)
     try:
-        print(json.dumps(jobs.describe_job(ctx, _admin(ctx, None), name), indent=2))
+        print(json.dumps(render.job(jobs.describe_job(ctx, _admin(ctx, None), name)), indent=2))
     except LabelloopError as exc:
         _fail(exc)
 
@@ -234,7 +229,7 @@ def jobs_stop(name: str, database_url: str | None = DbOpt):
         job = jobs.describe_job(ctx, _admin(ctx, None), name)
     except LabelloopError as exc:
         _fail(exc)
-    out.print(f"job '{name}' is {job['status']}: {_counters(job['label_counters'])}")
+    out.print(f"job '{name}' is {job.status}: {_counters(job.label_counters)}")
 
 
 @app.command("events")
@@ -248,7 +243,8 @@ def events_cmd(
 
     ctx = _ctx(database_url)
     try:
-        rows = list_events(ctx, _admin(ctx, None), job=job, worker=worker, dataset_object_id=object, kind=kind, limit=limit)
+        rows = [render.event(e) for e in list_events(ctx, _admin(ctx, None), job=job, worker=worker,
+                                                     dataset_object_id=object, kind=kind, limit=limit)]
     except LabelloopError as exc:
         _fail(exc)
     if as_json:
@@ -324,17 +320,15 @@ def simulate(
     admin = _admin(ctx, None)
     try:
         info = jobs.describe_job(ctx, admin, job)
-        names = [f"sim-{info['team']}-{i + 1}".lower() for i in range(workers)]
+        names = [f"sim-{info.team}-{i + 1}".lower() for i in range(workers)]
         for n in names:
-            try:
+            with contextlib.suppress(LabelloopError):
                 users.create_user(ctx, n, password, "worker", actor="simulate")
-            except LabelloopError:
-                pass
-        users.add_members(ctx, admin, info["team"], names)
+        users.add_members(ctx, admin, info.team, names)
         oracle = sim.Oracle.from_csv(truth, accuracy, seed) if truth else sim.Oracle(accuracy=accuracy, seed=seed)
     except (LabelloopError, ValueError, OSError) as exc:
         _fail(exc if isinstance(exc, LabelloopError) else LabelloopError(str(exc)))
-    total = info["object_count"] * info["workers_per_object"]
+    total = info.object_count * info.workers_per_object
     with Progress(console=err) as progress:
         bar = progress.add_task(f"labeling {job}", total=total)
         stats = sim.run_workers(url, job, [(n, password) for n in names], oracle,

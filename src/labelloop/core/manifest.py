@@ -153,9 +153,8 @@ def _check_source_ref(value: object) -> None:
     """A non-empty URI with a scheme (``s3://``, ``file://``, ``https://``...) or a path."""
     if type(value) is not str:
         raise _BadLine(f"'source-ref' must be a string, not {_json_type(value)}")
-    if value.startswith(_COMMON_SCHEMES) and value.isprintable() and value[-1] != " ":
-        if value.partition("://")[2]:
-            return  # fast path: the usual s3://bucket/key
+    if value.startswith(_COMMON_SCHEMES) and value.isprintable() and value[-1] != " " and value.partition("://")[2]:
+        return  # fast path: the usual s3://bucket/key
     if not value.strip():
         raise _BadLine("'source-ref' must not be empty")
     if _EDGE_SPACE_OR_CONTROL.search(value):

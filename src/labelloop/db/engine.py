@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
@@ -15,7 +14,6 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: SQLite's busy timeout alone orders the processes
     fcntl = None
 
-T = TypeVar("T")
 _IMMEDIATE = "labelloop_immediate"
 
 
@@ -102,9 +100,3 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
             yield conn
-
-
-def run_in_transaction(engine: Engine, fn: Callable[[Connection], T]) -> T:
-    """Run ``fn`` in one transaction and return its result (the one shape of every write service)."""
-    with transaction(engine) as conn:
-        return fn(conn)

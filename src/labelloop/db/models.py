@@ -106,6 +106,8 @@ class Job(Base):
     updated_at: Mapped[datetime] = _ts()
     ends_at: Mapped[datetime] = _ts()  # created_at + task availability lifetime
     background_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    background_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the claim's holder
+    consolidation_state: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: warm-start state
     output_dirty: Mapped[bool] = mapped_column(Boolean, default=True)
     output_written_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
 

@@ -21,7 +21,7 @@ from sqlalchemy.sql import ClauseElement
 
 
 class _Compiled:
-    __slots__ = ("sql", "order", "defaults", "binds", "columns", "results", "row", "dialect")
+    __slots__ = ("binds", "columns", "defaults", "dialect", "order", "results", "row", "sql")
 
     def __init__(self, stmt: ClauseElement, dialect):
         compiled = stmt.compile(dialect=dialect)

@@ -42,7 +42,6 @@ from labelloop.db.prepared import driver_sql
 T = TypeVar("T")
 Unit = Callable[[Connection], T]
 MAX_BATCH = 64
-IDLE_S = 30.0
 DEADLOCK_RETRIES = 5
 PG_WRITERS = 8
 
@@ -63,7 +62,7 @@ def run_unit(engine: Engine, unit: Unit[T]) -> T:
     raise value
 
 
-def run_units(engine: Engine, units: list[Unit]) -> list[tuple[bool, Any]]:
+def run_units(engine: Engine, units: list[Unit[Any]]) -> list[tuple[bool, Any]]:
     """Run units in one transaction, each in a savepoint: ``(True, result)`` or ``(False, error)`` per unit.
     A deadlock with another transaction (PostgreSQL: two processes' batches waiting on each other's rows)
     undoes the whole transaction, which releases every lock it held, and runs it again, up to
@@ -86,8 +85,9 @@ class _Deadlock(Exception):
 
 
 class BatchWriter:
-    """The writer threads of one engine in this process (see the module's docstring). A thread ends after
-    ``IDLE_S`` without work; :func:`submit` starts them again when needed."""
+    """The writer threads of one engine (see the module's docstring). The service context owns it: its
+    threads start on the first unit (or :meth:`start`) and end at :meth:`stop`, which the app's lifespan
+    and ``Context.close`` call. A sentinel on the queue ends each thread once the units before it are done."""
 
     def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH):
         self.engine = engine
@@ -97,39 +97,60 @@ class BatchWriter:
         # there, PG_WRITERS threads each run one unit per transaction.
         sqlite = engine.dialect.name == "sqlite"
         self.max_batch = max_batch if sqlite else 1
-        self.threads = 1 if sqlite else PG_WRITERS
-        self.alive = 0
-        self.queue: queue.SimpleQueue[tuple[Unit, Future]] = queue.SimpleQueue()
-        self.batches = 0  # transactions committed (tests read it)
-        self._count_lock = threading.Lock()  # several writer threads on PostgreSQL
+        self.n_threads = 1 if sqlite else PG_WRITERS
+        self.queue: queue.SimpleQueue[tuple[Unit[Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
 
-    def ensure_running(self) -> None:
-        """Start writer threads up to ``threads`` (called under ``_writers_lock``)."""
-        while self.alive < self.threads:
-            self.alive += 1
-            threading.Thread(target=self._loop, name="labelloop-writer", daemon=True).start()
+    def start(self) -> None:
+        with self._lock:
+            while len(self._threads) < self.n_threads:
+                t = threading.Thread(target=self._loop, name="labelloop-writer", daemon=True)
+                self._threads.append(t)
+                t.start()
+
+    def stop(self) -> None:
+        """Finish the queued units, then end the threads."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+            for _ in threads:
+                self.queue.put(None)
+        for t in threads:
+            t.join()
+
+    def submit(self, unit: Unit[T]) -> Future[T]:
+        """Queue a unit for the next batch; its future."""
+        if len(self._threads) < self.n_threads:
+            self.start()
+        future: Future[T] = Future()
+        self.queue.put((unit, future))
+        return future
+
+    async def run(self, unit: Unit[T]) -> T:
+        """Run a unit in the next batch and await its result."""
+        return await asyncio.wrap_future(self.submit(unit))
 
     def _loop(self) -> None:
         while True:
-            try:
-                first = self.queue.get(timeout=IDLE_S)
-            except queue.Empty:
-                with _writers_lock:  # submit() puts under this lock: nothing can slip in unseen
-                    if self.queue.empty():
-                        self.alive -= 1
-                        if not self.alive and _writers.get(self.engine) is self:
-                            del _writers[self.engine]
-                        return
-                continue
+            first = self.queue.get()
+            if first is None:
+                return
             batch = [first]
+            stop = False
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self.queue.get_nowait())
+                    item = self.queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
             self._run_batch(batch)
+            if stop:
+                return
 
-    def _run_batch(self, batch: list[tuple[Unit, Future]]) -> None:
+    def _run_batch(self, batch: list[tuple[Unit[Any], Future[Any]]]) -> None:
         live = [(unit, fut) for unit, fut in batch if fut.set_running_or_notify_cancel()]
         if not live:
             return
@@ -139,8 +160,6 @@ class BatchWriter:
             for _unit, fut in live:
                 fut.set_exception(exc)
             return
-        with self._count_lock:
-            self.batches += 1
         for (_unit, fut), (ok, value) in zip(live, outcomes):
             if ok:
                 fut.set_result(value)
@@ -153,32 +172,7 @@ def _deadlocked(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
-_writers: dict[Engine, BatchWriter] = {}
-_writers_lock = threading.Lock()
-
-
-def submit(engine: Engine, unit: Unit[T]) -> Future:
-    """Queue a unit on this process's writer of the engine (started on first use); its future."""
-    future: Future = Future()
-    with _writers_lock:
-        w = _writers.get(engine)
-        if w is None:
-            w = _writers[engine] = BatchWriter(engine)
-        w.ensure_running()
-        w.queue.put((unit, future))
-    return future
-
-
-async def run_batched(engine: Engine, unit: Unit[T]) -> T:
-    """Run a unit in the writer's next batch and await its result (the async path: hot requests)."""
-    return await asyncio.wrap_future(submit(engine, unit))
-
-
-def writer_of(engine: Engine) -> BatchWriter | None:
-    return _writers.get(engine)
-
-
-def _in_savepoint(conn: Connection, unit: Unit, n: int) -> tuple[bool, Any]:
+def _in_savepoint(conn: Connection, unit: Unit[Any], n: int) -> tuple[bool, Any]:
     """(True, result) or (False, error); the unit's writes are undone on error unless it raised KeepWrites.
     A unit that lost a race on a unique constraint (another transaction wrote the row first) is run once
     more: units are written to be re-run, and the second run sees that row. A deadlock is raised as

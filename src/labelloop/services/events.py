@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 
 from labelloop.db.models import Event, Job, User
 from labelloop.db.prepared import Prepared
-from labelloop.services.context import Context, Principal
+from labelloop.services.views import EventView
+
+if TYPE_CHECKING:
+    from labelloop.services.context import Context, Principal
 
 
 _INSERT = Prepared(insert(Event).values(
@@ -28,14 +32,14 @@ def record(
     dataset_object_id: int | None = None,
     task_id: int | None = None,
     worker_id: int | None = None,
-    **detail,
+    **detail: Any,
 ) -> None:
     """Append one event in the caller's transaction, so it exists exactly when the fact does."""
     _INSERT.run(conn, {"b_at": at, "b_kind": kind, "b_actor": actor, "b_job": job_id, "b_object": dataset_object_id,
                        "b_task": task_id, "b_worker": worker_id, "b_detail": json.dumps(detail, default=str)})
 
 
-def record_many(conn: Connection, rows: list[dict]) -> None:
+def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(Event), [{**r, "detail": json.dumps(r.get("detail", {}), default=str)} for r in rows])
 
@@ -50,19 +54,16 @@ def list_events(
     kind: str | None = None,
     after_id: int = 0,
     limit: int = 100,
-) -> list[dict]:
-    """Events, oldest first, filtered; requesters see their jobs' events, workers only their own."""
-    from labelloop.services.jobs import job_row_for
+) -> list[EventView]:
+    """Events, oldest first, filtered, of those this principal may see (``core.access.may_see_event``):
+    admins all; a requester their jobs' events; everyone the events about themselves."""
+    from labelloop.services.access import job_row_for, may_see_event_sql
 
-    q = select(Event.__table__).where(Event.id > after_id).order_by(Event.id).limit(min(max(limit, 1), 1000))
+    q = (select(Event.__table__).where(Event.id > after_id, may_see_event_sql(principal))
+         .order_by(Event.id).limit(min(max(limit, 1), 1000)))
     with ctx.engine.connect() as conn:
         if job is not None:
-            row = job_row_for(conn, job, principal)
-            q = q.where(Event.job_id == row.id)
-        elif not principal.is_admin and principal.can_request:
-            q = q.where(Event.job_id.in_(select(Job.id).where(Job.requester_id == principal.id)))
-        if principal.role == "worker":
-            q = q.where(Event.worker_id == principal.id)
+            q = q.where(Event.job_id == job_row_for(conn, job, principal).id)
         if worker is not None:
             wid = conn.execute(select(User.id).where(User.username == worker)).scalar()
             q = q.where(Event.worker_id == (wid if wid is not None else -1))
@@ -70,18 +71,9 @@ def list_events(
             q = q.where(Event.dataset_object_id == dataset_object_id)
         if kind is not None:
             q = q.where(Event.kind == kind)
-        jobs = dict(conn.execute(select(Job.id, Job.name)).all())
-        return [
-            {
-                "id": e.id,
-                "at": e.at.isoformat(),
-                "kind": e.kind,
-                "actor": e.actor,
-                "job": jobs.get(e.job_id),
-                "dataset_object_id": e.dataset_object_id,
-                "task_id": e.task_id,
-                "worker_id": e.worker_id,
-                "detail": json.loads(e.detail),
-            }
-            for e in conn.execute(q)
-        ]
+        rows = conn.execute(q).all()
+        ids = {e.job_id for e in rows if e.job_id is not None}
+        jobs = dict(conn.execute(select(Job.id, Job.name).where(Job.id.in_(ids))).all()) if ids else {}
+    return [EventView(id=e.id, at=e.at, kind=e.kind, actor=e.actor, job=jobs.get(e.job_id),
+                      dataset_object_id=e.dataset_object_id, task_id=e.task_id, worker_id=e.worker_id,
+                      detail=json.loads(e.detail)) for e in rows]

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import json
-import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Exists, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from labelloop.core.errors import Conflict, Forbidden, NotFound, ResourceInUse, ValidationError
-from labelloop.core.labels import parse_label_config
+from labelloop.core.access import may_create_jobs, may_manage_job
+from labelloop.core.errors import Conflict, Forbidden, ResourceInUse, ValidationError
+from labelloop.core.labels import LabelConfig, parse_label_config
+from labelloop.core.lifecycle import JobStatus, ObjectStatus, TaskStatus
 from labelloop.core.manifest import parse_manifest
 from labelloop.core.names import validate_job_name, validate_keywords, validate_label_attribute_name
 from labelloop.core.tasktypes import get_task_type
-from labelloop.db.engine import transaction
-from labelloop.db.models import DataObject, Job, TeamMember
+from labelloop.db.models import DataObject, Job, Team
+from labelloop.services.access import job_row_for, may_see_job_sql
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
 from labelloop.services.hooks import validate_hook_ref
+from labelloop.services.leases import expire_leases
+from labelloop.services.lifecycle import transition
 from labelloop.services.users import team_id
+from labelloop.services.views import JobView, LabelCounters
 from labelloop.storage import join
 
-STATUSES = ("Initializing", "InProgress", "Completed", "Failed", "Stopping", "Stopped")
-OPEN = ("InProgress", "Stopping")
-OPEN_OBJECT_STATES = ("preprocessing", "pending", "ready")
 IMPORT_CHUNK = 5000
 
 
@@ -56,15 +58,15 @@ class JobSpec(BaseModel):
     keywords: list[str] = Field(default_factory=list, description="1-5 keywords.")
     short_instruction: str = Field("", max_length=20000, description="Shown beside every task (HTML).")
     full_instruction: str = Field("", max_length=100000, description="Full instructions with examples (HTML).")
-    consolidation_algorithm: Literal["dawid-skene", "majority-vote"] = Field(
-        "dawid-skene", description="How several workers' answers become one label."
-    )
+    consolidation_algorithm: str | None = Field(
+        None, description="How several workers' answers become one label: one the task type allows "
+                          "(dawid-skene or majority-vote for classification); default: the type's own.")
     ui_template: str | None = Field(None, description="A custom Liquid task template (HTML with crowd-* elements).")
     pre_hook: str | None = Field(None, description="Pre-annotation hook: http(s) URL or python:module:function.")
     post_hook: str | None = Field(None, description="Post-annotation hook: http(s) URL or python:module:function.")
 
 
-def _load_label_config(ctx: Context, spec: JobSpec, min_labels: int, max_labels: int | None):
+def _load_label_config(ctx: Context, spec: JobSpec, min_labels: int, max_labels: int | None) -> LabelConfig:
     if spec.label_config is None and spec.label_config_uri is None and min_labels == 0:
         return parse_label_config({"document-version": "2018-11-28", "labels": []}, min_labels=0)
     if (spec.label_config is None) == (spec.label_config_uri is None):
@@ -78,7 +80,7 @@ def _load_label_config(ctx: Context, spec: JobSpec, min_labels: int, max_labels:
     return parse_label_config(raw, min_labels=min_labels, max_labels=max_labels)
 
 
-def _manifest_lines(ctx: Context, uri: str):
+def _manifest_lines(ctx: Context, uri: str) -> Iterator[bytes]:
     try:
         with ctx.storage.open_read(uri) as f:
             yield from f
@@ -88,9 +90,9 @@ def _manifest_lines(ctx: Context, uri: str):
         raise ValidationError(f"cannot read input manifest {uri}: {exc}", field="input_manifest_uri") from None
 
 
-def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> dict:
+def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> JobView:
     """Validate everything, then import the manifest in one transaction: a bad line creates nothing."""
-    if not principal.can_request:
+    if not may_create_jobs(principal):
         raise Forbidden("only requesters and admins create labeling jobs")
     validate_job_name(spec.name, field="name")
     task_type = get_task_type(spec.task_type)
@@ -98,6 +100,7 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> dict:
         spec.label_attribute_name, must_end_with_ref=task_type.lan_must_end_with_ref, field="label_attribute_name"
     )
     keywords = validate_keywords(spec.keywords)
+    algorithm = task_type.check_algorithm(spec.consolidation_algorithm)
     validate_hook_ref(spec.pre_hook, "pre_hook")
     validate_hook_ref(spec.post_hook, "post_hook")
     labels = _load_label_config(ctx, spec, task_type.min_labels, task_type.max_labels)
@@ -105,16 +108,17 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> dict:
     if spec.ui_template is not None:
         from labelloop.services.templates import check_job_template
 
-        check_job_template(ctx, spec, labels)
+        check_job_template(ctx, spec, task_type, labels)
     now = ctx.clock()
-    with transaction(ctx.engine) as conn:
+
+    def unit(conn: Connection) -> None:
         tid = team_id(conn, spec.team)
         try:
             job_id = conn.execute(
                 insert(Job).values(
                     name=spec.name, name_key=spec.name.lower(), requester_id=principal.id, team_id=tid,
                     task_type=task_type.name, label_attribute_name=spec.label_attribute_name,
-                    label_config=json.dumps(labels.raw), status="Initializing",
+                    label_config=json.dumps(labels.raw), status=JobStatus.INITIALIZING,
                     workers_per_object=spec.workers_per_object, task_time_limit_s=spec.task_time_limit_s,
                     task_availability_lifetime_s=spec.task_availability_lifetime_s,
                     max_concurrent_tasks=spec.max_concurrent_tasks, price_per_task_usd=spec.price_per_task_usd,
@@ -122,29 +126,32 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> dict:
                     short_instruction=spec.short_instruction or (labels.short_instruction or ""),
                     full_instruction=spec.full_instruction or (labels.full_instruction or ""),
                     input_manifest_uri=spec.input_manifest_uri, output_uri=join(output_root, spec.name) + "/",
-                    consolidation_algorithm=spec.consolidation_algorithm, ui_template=spec.ui_template,
+                    consolidation_algorithm=algorithm, ui_template=spec.ui_template,
                     pre_hook=spec.pre_hook, post_hook=spec.post_hook, created_at=now, updated_at=now,
                     ends_at=now + timedelta(seconds=spec.task_availability_lifetime_s), output_dirty=True,
                 )
             ).inserted_primary_key[0]
         except IntegrityError:
             raise ResourceInUse(f"a job named '{spec.name}' already exists (names ignore case)", field="name") from None
-        count = _import_objects(conn, job_id, ctx, spec, "preprocessing" if spec.pre_hook else "pending")
-        conn.execute(update(Job).where(Job.id == job_id).values(status="InProgress", object_count=count))
+        first = ObjectStatus.PREPROCESSING if spec.pre_hook else ObjectStatus.PENDING
+        count = _import_objects(conn, job_id, ctx, spec, first)
+        transition(conn, Job, Job.id == job_id, JobStatus.INITIALIZING, JobStatus.IN_PROGRESS, object_count=count)
         record(conn, "job.created", at=now, actor=principal.username, job_id=job_id, objects=count, task_type=task_type.name)
+
+    ctx.write(unit)
     return describe_job(ctx, principal, spec.name)
 
 
-def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, first_status: str) -> int:
+def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, first_status: ObjectStatus) -> int:
     """Stream the manifest into data_objects in chunks; ManifestError propagates and rolls everything back."""
     records = parse_manifest(_manifest_lines(ctx, spec.input_manifest_uri), label_attribute_name=spec.label_attribute_name)
-    chunk: list[dict] = []
+    chunk: list[dict[str, Any]] = []
     count = 0
     for rec in records:
         chunk.append(
             {
                 "job_id": job_id, "position": count, "line": rec.text, "source_ref": rec.source_ref,
-                "status": "skipped" if rec.prior_label else first_status, "active_count": 0, "answer_count": 0,
+                "status": ObjectStatus.SKIPPED if rec.prior_label else first_status, "active_count": 0, "answer_count": 0,
                 "human_annotated": True,
             }
         )
@@ -155,28 +162,6 @@ def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, 
     if chunk:
         conn.execute(insert(DataObject), chunk)
     return count
-
-
-def is_member_of(team_id) -> Exists:
-    """The principal ``b_user`` is on the team: a column for queries that check access in the same round trip."""
-    return exists().where(TeamMember.team_id == team_id, TeamMember.user_id == bindparam("b_user"))
-
-
-_JOB_BY_NAME = select(Job.__table__, is_member_of(Job.team_id).label("is_member")).where(
-    Job.name_key == bindparam("b_name"))
-
-
-def may_see(principal: Principal, requester_id: int, is_member: bool) -> bool:
-    """The one visibility rule of a job: admins all, requesters theirs, workers their teams'."""
-    return principal.is_admin or requester_id == principal.id or (principal.role == "worker" and bool(is_member))
-
-
-def job_row_for(conn: Connection, name: str, principal: Principal):
-    """The job's row (with ``is_member``: the principal is on its team) if this principal may see it."""
-    row = conn.execute(_JOB_BY_NAME, {"b_name": name.lower(), "b_user": principal.id}).first()
-    if row is None or not may_see(principal, row.requester_id, row.is_member):
-        raise NotFound(f"no labeling job '{name}'", field="name")
-    return row
 
 
 @dataclass(frozen=True)
@@ -202,17 +187,12 @@ class JobInfo:
 
 
 _JOB_BY_ID = select(Job.__table__).where(Job.id == bindparam("b_job"))
-# one cache per engine (a new engine may be a new database with the same job ids); bounded, entries immutable
-_INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_INFO_MAX = 1024
 
 
-def job_info(conn: Connection, job_id: int) -> JobInfo:
-    """The immutable part of a job, read once per process."""
-    cache = _INFO.get(conn.engine)
-    if cache is None:
-        cache = _INFO.setdefault(conn.engine, {})
-    info = cache.get(job_id)
+def job_info(ctx: Context, conn: Connection, job_id: int) -> JobInfo:
+    """The immutable part of a job, read once per process (the context's cache; a job's id is never reused
+    within one database, and a context has one database)."""
+    info: JobInfo | None = ctx.job_infos.get(job_id)
     if info is None:
         row = conn.execute(_JOB_BY_ID, {"b_job": job_id}).one()
         labels = json.loads(row.label_config).get("labels", [])
@@ -222,91 +202,87 @@ def job_info(conn: Connection, job_id: int) -> JobInfo:
             workers_per_object=row.workers_per_object, task_time_limit_s=row.task_time_limit_s,
             max_concurrent_tasks=row.max_concurrent_tasks, price_per_task_usd=float(row.price_per_task_usd),
             title=row.title, short_instruction=row.short_instruction, ends_at=row.ends_at)
-        if len(cache) >= _INFO_MAX:
-            cache.clear()
-        cache[job_id] = info
+        ctx.job_infos.put(job_id, info)
     return info
 
 
-def label_counters(conn: Connection, job_id: int) -> dict:
+def label_counters(conn: Connection, job_id: int) -> LabelCounters:
     """GT's LabelCounters, computed from the objects' states (never a drifting counter)."""
     rows = conn.execute(
         select(DataObject.status, DataObject.human_annotated, func.count())
         .where(DataObject.job_id == job_id)
         .group_by(DataObject.status, DataObject.human_annotated)
     ).all()
-    by = {(s, bool(h)): n for s, h, n in rows}
-    human = by.get(("labeled", True), 0)
-    machine = by.get(("labeled", False), 0)
-    skipped = sum(n for (s, _), n in by.items() if s == "skipped")
-    return {
-        "TotalLabeled": human + machine + skipped,
-        "HumanLabeled": human,
-        "MachineLabeled": machine,
-        "FailedNonRetryableError": sum(n for (s, _), n in by.items() if s == "failed"),
-        "Unlabeled": sum(n for (s, _), n in by.items() if s in OPEN_OBJECT_STATES),
-    }
+    by = {(ObjectStatus(s), bool(h)): n for s, h, n in rows}
+    human = by.get((ObjectStatus.LABELED, True), 0)
+    machine = by.get((ObjectStatus.LABELED, False), 0)
+    skipped = sum(n for (s, _), n in by.items() if s == ObjectStatus.SKIPPED)
+    return LabelCounters(
+        total_labeled=human + machine + skipped, human_labeled=human, machine_labeled=machine,
+        failed_non_retryable_error=sum(n for (s, _), n in by.items() if s == ObjectStatus.FAILED),
+        unlabeled=sum(n for (s, _), n in by.items() if s.is_unlabeled))
 
 
-def _describe(conn: Connection, row) -> dict:
-    from labelloop.db.models import Team
-
+def _describe(conn: Connection, row: Any) -> JobView:
     team = conn.execute(select(Team.name).where(Team.id == row.team_id)).scalar()
     labels = json.loads(row.label_config)
-    return {
-        "name": row.name, "status": row.status, "failure_reason": row.failure_reason,
-        "task_type": row.task_type, "label_attribute_name": row.label_attribute_name,
-        "labels": [x["label"] for x in labels.get("labels", [])], "label_config": labels, "team": team,
-        "workers_per_object": row.workers_per_object, "task_time_limit_s": row.task_time_limit_s,
-        "task_availability_lifetime_s": row.task_availability_lifetime_s,
-        "max_concurrent_tasks": row.max_concurrent_tasks, "price_per_task_usd": float(row.price_per_task_usd),
-        "title": row.title, "description": row.description, "keywords": json.loads(row.keywords),
-        "short_instruction": row.short_instruction, "full_instruction": row.full_instruction,
-        "input_manifest_uri": row.input_manifest_uri, "output_uri": row.output_uri,
-        "output_manifest_uri": row.output_uri + "manifests/output/output.manifest",
-        "consolidation_algorithm": row.consolidation_algorithm, "object_count": row.object_count,
-        "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
-        "ends_at": row.ends_at.isoformat(), "label_counters": label_counters(conn, row.id),
-        "has_custom_template": row.ui_template is not None,
-    }
+    return JobView(
+        name=row.name, status=row.status, failure_reason=row.failure_reason,
+        task_type=row.task_type, label_attribute_name=row.label_attribute_name,
+        labels=[x["label"] for x in labels.get("labels", [])], label_config=labels, team=team,
+        workers_per_object=row.workers_per_object, task_time_limit_s=row.task_time_limit_s,
+        task_availability_lifetime_s=row.task_availability_lifetime_s,
+        max_concurrent_tasks=row.max_concurrent_tasks, price_per_task_usd=float(row.price_per_task_usd),
+        title=row.title, description=row.description, keywords=json.loads(row.keywords),
+        short_instruction=row.short_instruction, full_instruction=row.full_instruction,
+        input_manifest_uri=row.input_manifest_uri, output_uri=row.output_uri,
+        output_manifest_uri=row.output_uri + "manifests/output/output.manifest",
+        consolidation_algorithm=row.consolidation_algorithm, object_count=row.object_count,
+        created_at=row.created_at, updated_at=row.updated_at, ends_at=row.ends_at,
+        label_counters=label_counters(conn, row.id), has_custom_template=row.ui_template is not None)
 
 
-def describe_job(ctx: Context, principal: Principal, name: str) -> dict:
+def describe_job(ctx: Context, principal: Principal, name: str) -> JobView:
     with ctx.engine.connect() as conn:
         return _describe(conn, job_row_for(conn, name, principal))
 
 
-def list_jobs(ctx: Context, principal: Principal, *, status: str | None = None) -> list[dict]:
-    q = select(Job.__table__).order_by(Job.created_at, Job.id)
+def list_jobs(ctx: Context, principal: Principal, *, status: str | None = None) -> list[JobView]:
+    """The jobs this principal may see (``core.access.may_see_job``), oldest first."""
+    q = select(Job.__table__).where(may_see_job_sql(principal)).order_by(Job.created_at, Job.id)
     if status:
-        if status not in STATUSES:
-            raise ValidationError(f"status must be one of {', '.join(STATUSES)}", field="status")
+        if status not in JobStatus.__members__.values():
+            raise ValidationError(f"status must be one of {', '.join(JobStatus)}", field="status")
         q = q.where(Job.status == status)
-    if principal.role == "worker":
-        q = q.where(Job.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == principal.id)))
-    elif not principal.is_admin:
-        q = q.where(Job.requester_id == principal.id)
     with ctx.engine.connect() as conn:
         return [_describe(conn, row) for row in conn.execute(q)]
 
 
-def stop_job(ctx: Context, principal: Principal, name: str) -> dict:
-    """Ask a job to stop: it goes to Stopping now; the background worker ends leases and writes output."""
+def stop_job(ctx: Context, principal: Principal, name: str) -> JobView:
+    """Stop a job: it goes to Stopping and its open leases end, in one transaction; the background runner
+    consolidates what is ready and sets Stopped."""
     now = ctx.clock()
-    with transaction(ctx.engine) as conn:
-        row = job_row_for(conn, name, principal)
-        if principal.role == "worker":
-            raise Forbidden("workers cannot stop jobs")
-        if row.status not in ("InProgress", "Initializing"):
-            raise Conflict(f"job '{row.name}' is {row.status}; only a job in progress can be stopped")
-        conn.execute(update(Job).where(Job.id == row.id).values(status="Stopping", updated_at=now))
-        record(conn, "job.stop_requested", at=now, actor=principal.username, job_id=row.id)
-    from labelloop.services.background import end_leases
 
-    end_leases(ctx, row.id, reason="stopped")
+    def unit(conn: Connection) -> None:
+        row = job_row_for(conn, name, principal)
+        if not may_manage_job(principal, row.requester_id):
+            raise Forbidden(f"only the owner of job '{row.name}' and admins can stop it")
+        stoppable = [s for s in JobStatus if s.can_stop]
+        if not transition(conn, Job, Job.id == row.id, stoppable, JobStatus.STOPPING, updated_at=now):
+            current = conn.execute(select(Job.status).where(Job.id == row.id)).scalar()
+            raise Conflict(f"job '{row.name}' is {current}; only a job in progress can be stopped", field="name")
+        record(conn, "job.stop_requested", at=now, actor=principal.username, job_id=row.id)
+        expire_leases(conn, row.id, now, status=TaskStatus.STOPPED, all_open=True)
+
+    ctx.write(unit)
     return describe_job(ctx, principal, name)
 
 
-def set_status(conn: Connection, job_id: int, status: str, now: datetime, reason: str | None = None) -> None:
-    conn.execute(update(Job).where(Job.id == job_id).values(status=status, updated_at=now, failure_reason=reason, output_dirty=True))
-    record(conn, f"job.{status.lower()}", at=now, actor="system", job_id=job_id, reason=reason)
+def set_status(conn: Connection, job_id: int, source: JobStatus, target: JobStatus, now: datetime,
+               reason: str | None = None) -> bool:
+    """Move a job from ``source`` to ``target`` (compare-and-set) and record it; False if it was not in ``source``."""
+    moved = transition(conn, Job, Job.id == job_id, source, target, updated_at=now, failure_reason=reason,
+                       output_dirty=True)
+    if moved:
+        record(conn, f"job.{target.lower()}", at=now, actor="system", job_id=job_id, reason=reason)
+    return bool(moved)

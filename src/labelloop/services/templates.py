@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
+from labelloop.core.access import may_see_task
 from labelloop.core.errors import NotFound, ValidationError
+from labelloop.core.labels import LabelConfig
+from labelloop.core.lifecycle import lease_open
 from labelloop.core.signing import sign
+from labelloop.core.tasktypes import TaskType, get_task_type
 from labelloop.db.models import DataObject, Job, Task
 from labelloop.render.builtin import builtin_template
 from labelloop.render.liquid import check_template, render_task_template
@@ -20,23 +25,7 @@ from labelloop.services.context import Context, Principal
 GT_LOADER = re.compile(r"<script[^>]*assets\.crowd\.aws/crowd-html-elements\.js[^>]*>\s*</script>", re.I)
 
 
-def default_task_input(task_type: str, line: dict, label_config: dict, short: str, full: str) -> dict:
-    """What a template sees as ``task.input`` without a pre-annotation hook: built-in types get Ground Truth's
-    ``taskObject``/``labels``; custom templates get the manifest line itself (spec §3.3)."""
-    if task_type == "custom":
-        return line
-    labels = label_config.get("labels", [])
-    return {
-        "taskObject": line.get("source", line.get("source-ref")),
-        "labels": [x["label"] for x in labels],
-        "keys": [x.get("key") for x in labels],
-        "shortInstruction": short,
-        "fullInstruction": full,
-        "manifestLine": line,
-    }
-
-
-def check_job_template(ctx: Context, spec, labels) -> None:
+def check_job_template(ctx: Context, spec: Any, task_type: TaskType, labels: LabelConfig) -> None:
     """Render a new job's template against its first manifest line; errors go to the requester."""
     with ctx.storage.open_read(spec.input_manifest_uri) as f:
         first = next((raw for raw in f if raw.strip()), b"{}")
@@ -44,7 +33,7 @@ def check_job_template(ctx: Context, spec, labels) -> None:
         line = json.loads(first)
     except ValueError:
         line = {}
-    task_input = default_task_input(spec.task_type, line, labels.raw, spec.short_instruction, spec.full_instruction)
+    task_input = task_type.task_input(line, labels.raw, spec.short_instruction, spec.full_instruction)
     try:
         check_template(spec.ui_template, task_input=task_input)
     except ValidationError as exc:
@@ -67,12 +56,18 @@ def render_task(ctx: Context, worker: Principal, task_id: int) -> str:
             .join(DataObject, DataObject.id == Task.object_id).join(Job, Job.id == Task.job_id)
             .where(Task.id == task_id)
         ).first()
-    if row is None or row.worker_id != worker.id or row.status != "leased" or row.lease_expires_at <= now:
+    if row is None or not may_see_task(worker, row.worker_id) or not lease_open(row.status, row.lease_expires_at, now):
         raise NotFound(f"no open task {task_id} of yours", field="task_id")
+    task_type = get_task_type(row.task_type)
     if row.task_input is not None:
         task_input = json.loads(row.task_input)
     else:
-        task_input = default_task_input(row.task_type, json.loads(row.line), json.loads(row.label_config),
-                                        row.short_instruction, row.full_instruction)
-    source = GT_LOADER.sub("", row.ui_template) if row.ui_template else builtin_template(row.task_type)
+        task_input = task_type.task_input(json.loads(row.line), json.loads(row.label_config), row.short_instruction,
+                                          row.full_instruction)
+    if row.ui_template:
+        source = GT_LOADER.sub("", row.ui_template)
+    elif task_type.template is not None:
+        source = builtin_template(task_type.template)
+    else:
+        raise NotFound(f"task {task_id}'s job has no template", field="task_id")
     return render_task_template(source, task_input=task_input, grant=lambda uri: data_link(ctx, uri, task_id))

@@ -6,24 +6,35 @@ import hashlib
 import random
 import secrets
 import time
-import weakref
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from labelloop.core.access import Principal, Role, may_manage_teams
 from labelloop.core.errors import Forbidden, NotFound, ResourceInUse, Unauthorized, ValidationError
 from labelloop.core.names import validate_team_name
-from labelloop.db.engine import transaction
 from labelloop.db.models import ApiToken, Team, TeamMember, User
-from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
+from labelloop.services.views import TeamView
 
-ROLES = ("admin", "requester", "worker")
+if TYPE_CHECKING:
+    from labelloop.services.context import Context
+
+ROLES = tuple(Role)
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-password")
+_DUMMY_HASH: str | None = None  # made on first use: a full argon2 hash costs ~0.1 s at every process start
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users, so that timing tells nothing."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not-a-password")
+    return _DUMMY_HASH
 
 
 def _token_hash(token: str) -> str:
@@ -38,15 +49,19 @@ def create_user(ctx: Context, username: str, password: str, role: str, *, actor:
         raise ValidationError("username must be 1-128 printable characters without spaces", field="username")
     if len(password) < 8:
         raise ValidationError("password must be at least 8 characters", field="password")
-    with transaction(ctx.engine) as conn:
+    password_hash = _hasher.hash(password)
+
+    def unit(conn: Connection) -> int:
         try:
-            uid = conn.execute(
-                insert(User).values(username=username, password_hash=_hasher.hash(password), role=role, created_at=ctx.clock())
+            uid: int = conn.execute(
+                insert(User).values(username=username, password_hash=password_hash, role=role, created_at=ctx.clock())
             ).inserted_primary_key[0]
         except IntegrityError:
             raise ResourceInUse(f"user '{username}' already exists", field="username") from None
         record(conn, "user.created", at=ctx.clock(), actor=actor, worker_id=uid, username=username, role=role)
-    return Principal(uid, username, role)
+        return uid
+
+    return Principal(ctx.write(unit), username, role)
 
 
 def get_user(conn: Connection, username: str) -> Principal:
@@ -56,12 +71,25 @@ def get_user(conn: Connection, username: str) -> Principal:
     return Principal(*row)
 
 
+def acting_principal(ctx: Context, username: str | None) -> Principal:
+    """The user the CLI acts as: ``username``, or the first admin."""
+    with ctx.engine.connect() as conn:
+        q = select(User.id, User.username, User.role)
+        q = q.where(User.username == username) if username else q.where(User.role == Role.ADMIN).order_by(User.id)
+        row = conn.execute(q).first()
+    if row is None:
+        if username:
+            raise NotFound(f"no user '{username}'", field="username")
+        raise NotFound("no admin yet: run 'labelloop users create NAME --role admin' first", field="username")
+    return Principal(*row)
+
+
 def check_password(ctx: Context, username: str, password: str) -> Principal:
     """Verify a password; the same work is done for unknown users, so timing tells nothing."""
     with ctx.engine.connect() as conn:
         row = conn.execute(select(User.__table__).where(User.username == username)).first()
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("wrong username or password") from None
     if row is None:
@@ -73,16 +101,9 @@ def issue_token(ctx: Context, principal: Principal, *, kind: str = "api", ttl_s:
     """A new random bearer token (only its SHA-256 is stored)."""
     token = secrets.token_urlsafe(32)
     now = ctx.clock()
-    with transaction(ctx.engine) as conn:
-        conn.execute(
-            insert(ApiToken).values(
-                user_id=principal.id,
-                token_hash=_token_hash(token),
-                kind=kind,
-                created_at=now,
-                expires_at=now + timedelta(seconds=ttl_s) if ttl_s else None,
-            )
-        )
+    ctx.write(lambda conn: conn.execute(insert(ApiToken).values(
+        user_id=principal.id, token_hash=_token_hash(token), kind=kind, created_at=now,
+        expires_at=now + timedelta(seconds=ttl_s) if ttl_s else None)))
     return token
 
 
@@ -97,34 +118,31 @@ _BY_TOKEN = (select(User.id, User.username, User.role, ApiToken.expires_at, ApiT
 TOKEN_CACHE_S = 2.0
 
 
-class _TokenCache:
+class TokenCache:
+    """The tokens one process saw lately (``Context.tokens``)."""
+
     MAX = 10000
 
-    def __init__(self):
-        self.rows: dict[str, tuple[float, object]] = {}  # token hash -> (monotonic time it goes stale, row)
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[float, Any]] = {}  # token hash -> (monotonic time it goes stale, row)
         self.revocations = 0  # a read that overlapped a revocation is not kept
 
-    def get(self, digest: str):
+    def get(self, digest: str) -> tuple[float, Any] | None:
         hit = self.rows.get(digest)
         return None if hit is None or time.monotonic() >= hit[0] else hit
 
-    def put(self, digest: str, read_at: float, row) -> None:
+    def put(self, digest: str, read_at: float, row: Any) -> None:
         if len(self.rows) >= self.MAX:
             self.rows.clear()
         self.rows[digest] = (read_at + TOKEN_CACHE_S * random.uniform(0.5, 1.0), row)
 
 
-_tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _token_cache(ctx: Context) -> _TokenCache:
-    cache = _tokens.get(ctx.engine)
-    if cache is None:
-        cache = _tokens.setdefault(ctx.engine, _TokenCache())
+def _token_cache(ctx: Context) -> TokenCache:
+    cache: TokenCache = ctx.tokens
     return cache
 
 
-def _principal_of(ctx: Context, row, kind: str | None) -> Principal:
+def _principal_of(ctx: Context, row: Any, kind: str | None) -> Principal:
     if row is None or (kind and row.kind != kind) or (row.expires_at and row.expires_at <= ctx.clock()):
         raise Unauthorized("invalid or expired token")
     return Principal(row.id, row.username, row.role)
@@ -155,38 +173,42 @@ def revoke_token(ctx: Context, token: str) -> None:
     digest = _token_hash(token)
     cache = _token_cache(ctx)
     cache.revocations += 1
-    with transaction(ctx.engine) as conn:
-        conn.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
+    ctx.write(lambda conn: conn.execute(delete(ApiToken).where(ApiToken.token_hash == digest)))
     cache.revocations += 1
     cache.rows.pop(digest, None)
 
 
-def create_team(ctx: Context, principal: Principal, name: str, description: str = "") -> dict:
-    if not principal.can_request:
+def create_team(ctx: Context, principal: Principal, name: str, description: str = "") -> TeamView:
+    if not may_manage_teams(principal):
         raise Forbidden("only requesters and admins create work teams")
     validate_team_name(name)
-    with transaction(ctx.engine) as conn:
+
+    def unit(conn: Connection) -> int:
         try:
-            tid = conn.execute(
-                insert(Team).values(name=name, name_key=name.lower(), description=description[:200], created_at=ctx.clock())
+            tid: int = conn.execute(
+                insert(Team).values(name=name, name_key=name.lower(), description=description[:200],
+                                    created_at=ctx.clock())
             ).inserted_primary_key[0]
         except IntegrityError:
             raise ResourceInUse(f"work team '{name}' already exists", field="WorkteamName") from None
         record(conn, "team.created", at=ctx.clock(), actor=principal.username, team=name)
-    return {"id": tid, "name": name, "description": description, "members": []}
+        return tid
+
+    return TeamView(id=ctx.write(unit), name=name, description=description, members=[])
 
 
 def team_id(conn: Connection, name: str) -> int:
     tid = conn.execute(select(Team.id).where(Team.name_key == name.lower())).scalar()
     if tid is None:
         raise NotFound(f"no work team '{name}'", field="team")
-    return tid
+    return int(tid)
 
 
-def add_members(ctx: Context, principal: Principal, team: str, usernames: list[str]) -> dict:
-    if not principal.can_request:
+def add_members(ctx: Context, principal: Principal, team: str, usernames: list[str]) -> TeamView:
+    if not may_manage_teams(principal):
         raise Forbidden("only requesters and admins manage work teams")
-    with transaction(ctx.engine) as conn:
+
+    def unit(conn: Connection) -> None:
         tid = team_id(conn, team)
         for username in usernames:
             user = get_user(conn, username)
@@ -196,28 +218,32 @@ def add_members(ctx: Context, principal: Principal, team: str, usernames: list[s
             if not exists:
                 conn.execute(insert(TeamMember).values(team_id=tid, user_id=user.id))
                 record(conn, "team.member_added", at=ctx.clock(), actor=principal.username, worker_id=user.id, team=team)
+
+    ctx.write(unit)
     return describe_team(ctx, team)
 
 
-def describe_team(ctx: Context, name: str) -> dict:
+def describe_team(ctx: Context, name: str) -> TeamView:
     with ctx.engine.connect() as conn:
         tid = team_id(conn, name)
         row = conn.execute(select(Team.name, Team.description).where(Team.id == tid)).one()
         members = conn.execute(
-            select(User.username).join(TeamMember, TeamMember.user_id == User.id).where(TeamMember.team_id == tid).order_by(User.username)
+            select(User.username).join(TeamMember, TeamMember.user_id == User.id).where(TeamMember.team_id == tid)
+            .order_by(User.username)
         ).scalars().all()
-    return {"id": tid, "name": row.name, "description": row.description, "members": list(members)}
+    return TeamView(id=tid, name=row.name, description=row.description, members=list(members))
 
 
-def list_teams(ctx: Context, principal: Principal) -> list[dict]:
+def list_teams(ctx: Context, principal: Principal) -> list[TeamView]:
     """Requesters and admins see every team with its members; a worker sees only the teams they are
     in, without the other members' names."""
     query = select(Team.name).order_by(Team.name)
-    if not principal.can_request:
+    manager = may_manage_teams(principal)
+    if not manager:
         query = query.join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.user_id == principal.id)
     with ctx.engine.connect() as conn:
         names = conn.execute(query).scalars().all()
     teams = [describe_team(ctx, n) for n in names]
-    if not principal.can_request:
-        teams = [{k: v for k, v in t.items() if k != "members"} for t in teams]
+    if not manager:
+        teams = [TeamView(id=t.id, name=t.name, description=t.description) for t in teams]
     return teams

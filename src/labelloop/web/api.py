@@ -11,6 +11,7 @@ from labelloop.core.errors import Forbidden
 from labelloop.services import events, jobs, tasks, users
 from labelloop.services.context import Context, Principal
 from labelloop.services.jobs import JobSpec
+from labelloop.web import render
 from labelloop.web.deps import get_ctx, get_principal, sign_in
 from labelloop.web.schemas import AnswerSubmit, MembersAdd, TeamCreate, TokenRequest, UserCreate
 
@@ -40,37 +41,37 @@ def create_user(body: UserCreate, ctx: Context = Ctx, principal: Principal = Me)
 
 @router.post("/teams", status_code=201, tags=["teams"])
 def create_team(body: TeamCreate, ctx: Context = Ctx, principal: Principal = Me):
-    return users.create_team(ctx, principal, body.name, body.description)
+    return render.team(users.create_team(ctx, principal, body.name, body.description))
 
 
 @router.get("/teams", tags=["teams"])
 def list_teams(ctx: Context = Ctx, principal: Principal = Me):
-    return {"teams": users.list_teams(ctx, principal)}
+    return {"teams": [render.team(t) for t in users.list_teams(ctx, principal)]}
 
 
 @router.post("/teams/{name}/members", tags=["teams"])
 def add_members(name: str, body: MembersAdd, ctx: Context = Ctx, principal: Principal = Me):
-    return users.add_members(ctx, principal, name, body.usernames)
+    return render.team(users.add_members(ctx, principal, name, body.usernames))
 
 
 @router.post("/jobs", status_code=201, tags=["jobs"])
 def create_job(body: JobSpec, ctx: Context = Ctx, principal: Principal = Me):
-    return jobs.create_job(ctx, principal, body)
+    return render.job(jobs.create_job(ctx, principal, body))
 
 
 @router.get("/jobs", tags=["jobs"])
 def list_jobs(status: str | None = None, ctx: Context = Ctx, principal: Principal = Me):
-    return {"jobs": jobs.list_jobs(ctx, principal, status=status)}
+    return {"jobs": [render.job(j) for j in jobs.list_jobs(ctx, principal, status=status)]}
 
 
 @router.get("/jobs/{name}", tags=["jobs"])
 def describe_job(name: str, ctx: Context = Ctx, principal: Principal = Me):
-    return jobs.describe_job(ctx, principal, name)
+    return render.job(jobs.describe_job(ctx, principal, name))
 
 
 @router.post("/jobs/{name}/stop", tags=["jobs"])
 def stop_job(name: str, ctx: Context = Ctx, principal: Principal = Me):
-    return jobs.stop_job(ctx, principal, name)
+    return render.job(jobs.stop_job(ctx, principal, name))
 
 
 @router.get("/events", tags=["audit"])
@@ -78,27 +79,28 @@ def list_events(
     job: str | None = None, worker: str | None = None, object: int | None = None, kind: str | None = None,
     after_id: int = 0, limit: int = 100, ctx: Context = Ctx, principal: Principal = Me,
 ):
-    return {"events": events.list_events(ctx, principal, job=job, worker=worker, dataset_object_id=object, kind=kind,
-                                         after_id=after_id, limit=limit)}
+    found = events.list_events(ctx, principal, job=job, worker=worker, dataset_object_id=object, kind=kind,
+                               after_id=after_id, limit=limit)
+    return {"events": [render.event(e) for e in found]}
 
 
 @router.get("/worker/jobs", tags=["worker"])
 def worker_jobs(ctx: Context = Ctx, principal: Principal = Me):
-    return {"jobs": tasks.available_jobs(ctx, principal)}
+    return {"jobs": [render.available_job(j) for j in tasks.available_jobs(ctx, principal)]}
 
 
 # The worker's two hot calls are answered by labelloop.web.hot before FastAPI's routing, with these same
 # functions; the routes below declare them (OpenAPI) and serve them if that layer is not installed.
 # They are async: their writes go to the writer thread's next batch (group commit, labelloop.db.writer),
-# not to a request thread each. The services return plain JSON types, so JSONResponse needs no encoder pass.
+# not to a request thread each. The rendered views are plain JSON types, so JSONResponse needs no encoder pass.
 async def next_task_response(ctx: Context, principal: Principal, name: str) -> Response:
-    task = await tasks.claim_next_task_batched(ctx, principal, name)
-    return Response(status_code=204) if task is None else JSONResponse(task)
+    task = await ctx.write_async(tasks.claim_next_task(ctx, principal, name))
+    return Response(status_code=204) if task is None else JSONResponse(render.task(task))
 
 
 async def submit_response(ctx: Context, principal: Principal, task_id: int, body: AnswerSubmit) -> Response:
-    return JSONResponse(await tasks.submit_annotation_batched(ctx, principal, task_id, body.answer,
-                                                              lease_next=body.next))
+    unit = tasks.submit_annotation(ctx, principal, task_id, body.answer, lease_next=body.next)
+    return JSONResponse(render.submitted(await ctx.write_async(unit)))
 
 
 @router.post("/worker/jobs/{name}/next-task", tags=["worker"], responses={204: {"description": "no task left"}})
@@ -108,7 +110,7 @@ async def next_task(name: str, ctx: Context = Ctx, principal: Principal = Me):
 
 @router.get("/worker/tasks/{task_id}", tags=["worker"])
 def get_task(task_id: int, ctx: Context = Ctx, principal: Principal = Me):
-    return tasks.get_task(ctx, principal, task_id)
+    return render.task(tasks.get_task(ctx, principal, task_id))
 
 
 @router.post("/worker/tasks/{task_id}/submit", tags=["worker"])
@@ -118,7 +120,7 @@ async def submit(task_id: int, body: AnswerSubmit, ctx: Context = Ctx, principal
 
 @router.post("/worker/tasks/{task_id}/release", tags=["worker"])
 async def release(task_id: int, ctx: Context = Ctx, principal: Principal = Me):
-    return JSONResponse(await tasks.release_task_batched(ctx, principal, task_id))
+    return JSONResponse(render.released(await ctx.write_async(tasks.release_task(ctx, principal, task_id))))
 
 
 @router.get("/worker/tasks/{task_id}/data", tags=["worker"])
@@ -127,7 +129,7 @@ def task_data(task_id: int, ctx: Context = Ctx, principal: Principal = Me):
     return data_response(ctx, uri)
 
 
-def data_response(ctx: Context, uri: str):
+def data_response(ctx: Context, uri: str) -> Response:
     if ctx.storage.is_local(uri):
         return FileResponse(ctx.storage.local_path(uri), headers={"Cache-Control": "private, max-age=300"})
 
@@ -142,4 +144,4 @@ def data_response(ctx: Context, uri: str):
 
 @router.get("/worker/history", tags=["worker"])
 def history(ctx: Context = Ctx, principal: Principal = Me):
-    return tasks.worker_history(ctx, principal)
+    return render.history(tasks.worker_history(ctx, principal))

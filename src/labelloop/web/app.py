@@ -15,10 +15,12 @@ from labelloop.settings import Settings
 from labelloop.web import errors, portal
 from labelloop.web.api import router
 from labelloop.web.hot import HotPaths
+from labelloop.web.limits import BodyLimit
 
 
-def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> FastAPI:
-    """Build the ASGI app. Pass ``ctx`` to share an engine and a clock with tests."""
+def create_app(settings: Settings | None = None, *, ctx: Context | None = None, hot_paths: bool = True) -> FastAPI:
+    """Build the ASGI app. Pass ``ctx`` to share an engine and a clock with tests; ``hot_paths=False`` serves
+    the worker's two hot calls through their FastAPI routes (tests check both give the same answers)."""
     settings = settings or (ctx.settings if ctx else Settings())
     ctx = ctx or build_context(settings)
 
@@ -30,7 +32,11 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         # process: freeze it, so a full collection walks only newer objects (tens of ms less, every few s)
         gc.collect()
         gc.freeze()
-        yield
+        ctx.start()
+        try:
+            yield
+        finally:
+            ctx.close()
 
     app = FastAPI(title="labelloop", version=__version__, lifespan=lifespan,
                   description="Self-hosted data labeling, compatible with SageMaker Ground Truth.")
@@ -39,5 +45,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     errors.install(app)
     app.include_router(router)
     portal.install(app)
-    app.add_middleware(HotPaths)
+    app.add_middleware(BodyLimit)  # the routes' body limits; the hot paths apply the same table themselves
+    if hot_paths:
+        app.add_middleware(HotPaths)  # outermost: the two hot calls skip everything else
     return app

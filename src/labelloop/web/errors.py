@@ -46,7 +46,7 @@ def domain_error_response(exc: e.LabelloopError) -> JSONResponse:
 def request_error_response(errs: Sequence[Mapping]) -> JSONResponse:
     """A request that does not parse (pydantic's errors): 400 naming the first field that is wrong."""
     first = errs[0] if errs else {"loc": (), "msg": "invalid request"}
-    field = _field(first["loc"]) or None
+    field = None if first.get("type") == "json_invalid" else (_field(first["loc"]) or None)  # the body itself
     details = [{"field": _field(x["loc"]), "reason": x["msg"]} for x in errs]
     return JSONResponse(error_body("ValidationException", f"{field or 'body'}: {first['msg']}", field, details), 400)
 

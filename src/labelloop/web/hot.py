@@ -15,19 +15,20 @@ import re
 
 from pydantic import ValidationError as BodyError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from labelloop.core.errors import LabelloopError
 from labelloop.web.api import next_task_response, submit_response
 from labelloop.web.deps import context_of, get_principal
-from labelloop.web.errors import domain_error_response, error_body, request_error_response
+from labelloop.web.errors import domain_error_response, request_error_response
+from labelloop.web.limits import body_limit, too_large
 from labelloop.web.schemas import AnswerSubmit
 
 PREFIX = "/api/v1/worker/"
-_SUBMIT = re.compile(r"tasks/([0-9]{1,18})/submit")
-_NEXT = re.compile(r"jobs/([^/]+)/next-task")
-MAX_BODY = 16 << 20  # an answer larger than 16 MiB is refused (413)
+# what follows PREFIX in the two hot routes (tests check these match the routes FastAPI declares)
+SUBMIT = re.compile(r"tasks/([0-9]{1,18})/submit")
+NEXT = re.compile(r"jobs/([^/]+)/next-task")
 
 
 class HotPaths:
@@ -40,10 +41,10 @@ class HotPaths:
         path = scope.get("path", "")
         if scope["type"] == "http" and scope["method"] == "POST" and path.startswith(PREFIX):
             rest = path[len(PREFIX):]
-            if (m := _SUBMIT.fullmatch(rest)) is not None:
+            if (m := SUBMIT.fullmatch(rest)) is not None:
                 response = await _answer(Request(scope, receive), task_id=int(m.group(1)))
                 return await response(scope, receive, send)
-            if (m := _NEXT.fullmatch(rest)) is not None:
+            if (m := NEXT.fullmatch(rest)) is not None:
                 response = await _answer(Request(scope, receive), job=m.group(1))
                 return await response(scope, receive, send)
         await self.app(scope, receive, send)
@@ -55,10 +56,10 @@ async def _answer(request: Request, *, task_id: int | None = None, job: str | No
         ctx = context_of(request)
         if job is not None:
             return await next_task_response(ctx, principal, job)
-        body = await _body(request)
+        limit = body_limit(request.url.path)
+        body = await _body(request, limit)
         if body is None:
-            return JSONResponse(error_body("ValidationException", f"the request body is larger than {MAX_BODY} bytes",
-                                           "body"), 413)
+            return too_large(limit)
         try:
             parsed = AnswerSubmit.model_validate_json(body)
         except BodyError as exc:
@@ -68,12 +69,12 @@ async def _answer(request: Request, *, task_id: int | None = None, job: str | No
         return domain_error_response(exc)
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request body, or None when it is larger than ``MAX_BODY``."""
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than ``limit``."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)

@@ -15,6 +15,7 @@ from labelloop.core.signing import verify
 from labelloop.services import jobs, tasks, users
 from labelloop.services.context import Context, Principal
 from labelloop.services.templates import render_task
+from labelloop.web import render
 from labelloop.web.api import data_response
 from labelloop.web.csrf import csrf_token
 from labelloop.web.deps import SESSION_COOKIE, context_of, get_ctx, sign_in
@@ -77,7 +78,8 @@ def home(request: Request, ctx: Context = Depends(get_ctx)):
     me = _session_user(request)
     if me is None:
         return RedirectResponse("/portal/login", status_code=303)
-    return _page(request, "jobs.html", me, jobs=tasks.available_jobs(ctx, me), history=tasks.worker_history(ctx, me))
+    return _page(request, "jobs.html", me, jobs=[render.available_job(j) for j in tasks.available_jobs(ctx, me)],
+                 history=render.history(tasks.worker_history(ctx, me)))
 
 
 @router.get("/portal/jobs/{name}", response_class=HTMLResponse)
@@ -85,7 +87,7 @@ def work_page(name: str, request: Request, ctx: Context = Depends(get_ctx)):
     me = _session_user(request)
     if me is None:
         return RedirectResponse("/portal/login", status_code=303)
-    job = jobs.describe_job(ctx, me, name)
+    job = render.job(jobs.describe_job(ctx, me, name))
     return _page(request, "work.html", me, job=job)
 
 

@@ -15,6 +15,7 @@ runtime) sees the failure and restarts the whole server.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -46,10 +47,9 @@ def _server(settings: Settings) -> None:  # pragma: no cover - runs in a child p
 
     sock = _listen_socket(settings.host, settings.port)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
-    try:
+    # Ctrl-C reaches the whole process group; uvicorn has shut down already
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; uvicorn has shut down already
-        pass
 
 
 def _background(settings: Settings, parent: int) -> None:  # pragma: no cover - runs in a child process
@@ -60,9 +60,10 @@ def _background(settings: Settings, parent: int) -> None:  # pragma: no cover - 
     for s in (signal.SIGTERM, signal.SIGINT):  # finish the pass in hand, then exit (Ctrl-C reaches the group)
         signal.signal(s, lambda _sig, _frame: stop.set())
     ctx = build_context(settings)
+    owner = f"{socket.gethostname()[:40]}:{os.getpid()}"  # names this process's claims on jobs
     while not stop.is_set() and os.getppid() == parent:  # the supervisor is gone (killed): stop too
         try:
-            run_background_once(ctx)
+            run_background_once(ctx, owner=owner)
         except Exception:  # keep going; the next pass retries
             log.exception("background pass failed")
         stop.wait(settings.background_interval_s)

@@ -16,6 +16,10 @@ class Answers:
     Indices are dense: ``0 <= items < n_items``, ``0 <= workers < n_workers``,
     ``0 <= labels < n_classes``. Each row is one answer; a repeated (item, worker) pair
     counts as two answers.
+
+    ``worker_keys`` (optional) names the workers: ``worker_keys[j]`` is the key of worker index
+    ``j``. ``from_triples`` fills it in; Dawid–Skene's warm start needs it, because a persisted
+    state names workers by key (``str(key)``), not by an index that changes from one fit to the next.
     """
 
     items: np.ndarray
@@ -24,6 +28,7 @@ class Answers:
     n_items: int
     n_workers: int
     n_classes: int
+    worker_keys: tuple | None = None
 
     def __post_init__(self) -> None:
         n = len(self.items)
@@ -39,6 +44,11 @@ class Answers:
             object.__setattr__(self, name, arr.astype(np.int64, copy=False))
         if self.n_classes < 1:
             raise ValueError("n_classes must be at least 1")
+        if self.worker_keys is not None:
+            keys = tuple(self.worker_keys)
+            if len(keys) != self.n_workers:
+                raise ValueError(f"worker_keys has {len(keys)} keys for {self.n_workers} workers")
+            object.__setattr__(self, "worker_keys", keys)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -88,5 +98,6 @@ class Answers:
             n_items=len(item_ix),
             n_workers=len(worker_ix),
             n_classes=len(class_keys),
+            worker_keys=tuple(worker_ix),
         )
         return answers, list(item_ix), list(worker_ix), class_keys

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Self
 
 import numpy as np
 
 from .answers import Answers
+
+__all__ = ["MajorityVote", "tie_break_draw"]
 
 
 def tie_break_draw(seed: int, item_key: Hashable) -> int:
@@ -30,16 +33,27 @@ class MajorityVote:
     Among tied classes (in index order) the winner is ``tied[draw % len(tied)]`` with
     ``draw = tie_break_draw(seed, item_key)``: random-looking, yet the same whatever the
     row order or the worker names.
+
+    Each item's label depends on its own answers only, so a warm start is not needed: ``fit``
+    ignores ``warm_start``, and ``state_()`` is a small dict that never asks for a full refit.
+
+    >>> a, items, _, classes = Answers.from_triples([("q1", "ann", "cat"), ("q1", "bob", "cat"),
+    ...                                              ("q1", "cy", "dog")])
+    >>> mv = MajorityVote().fit(a, items)
+    >>> [classes[k] for k in mv.labels_], mv.confidence_.tolist()
+    (['cat'], [0.67])
     """
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def fit(self, answers: Answers, item_keys: Sequence[Hashable] | None = None) -> MajorityVote:
+    def fit(
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping | None = None
+    ) -> Self:
         """Count votes; ``item_keys[i]`` names item ``i`` for tie-breaking (default: ``i``).
 
         Pass the item keys (as returned by ``Answers.from_triples``) to make ties independent
-        of the order in which items were first seen.
+        of the order in which items were first seen. ``warm_start`` is ignored.
         """
         n_items, k = answers.n_items, answers.n_classes
         if item_keys is not None and len(item_keys) != n_items:
@@ -61,3 +75,13 @@ class MajorityVote:
         self.labels_ = labels
         self.confidence_ = np.round(shares.max(axis=1, initial=0.0), 2)
         return self
+
+    def fit_predict(
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping | None = None
+    ) -> np.ndarray:
+        """``fit(...)`` and return ``labels_``."""
+        return self.fit(answers, item_keys, warm_start=warm_start).labels_
+
+    def state_(self) -> dict:
+        """``{"algorithm": "majority-vote", "version": 1, "refit_at": None}``: nothing to resume."""
+        return {"algorithm": "majority-vote", "version": 1, "refit_at": None}

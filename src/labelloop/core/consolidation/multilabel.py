@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
+from typing import Self
 
 import numpy as np
 
 from .answers import Answers
-from .dawid_skene import DawidSkene
-from .majority_vote import MajorityVote
+from .registry import CONSOLIDATORS, consolidator, consolidator_names
 
-BINARY_ALGORITHMS = {"dawid-skene": DawidSkene, "majority-vote": MajorityVote}
+__all__ = ["MultiLabel"]
 
 
 class MultiLabel:
@@ -32,9 +32,9 @@ class MultiLabel:
     """
 
     def __init__(self, algorithm: str = "dawid-skene", **params: object) -> None:
-        if algorithm not in BINARY_ALGORITHMS:
-            raise ValueError(f"unknown algorithm {algorithm!r}; choose from {sorted(BINARY_ALGORITHMS)}")
-        BINARY_ALGORITHMS[algorithm](**params)  # fail early on bad hyper-parameters
+        if algorithm not in CONSOLIDATORS:
+            raise ValueError(f"unknown algorithm {algorithm!r}; choose from {consolidator_names()}")
+        consolidator(algorithm, **params)  # fail early on bad hyper-parameters
         self.algorithm = algorithm
         self.params = params
 
@@ -45,21 +45,17 @@ class MultiLabel:
         n_workers: int,
         n_classes: int,
         item_keys: Sequence[Hashable] | None = None,
-    ) -> MultiLabel:
+    ) -> Self:
         """Fit on ``(item index, worker index, chosen class indices)`` triples.
 
-        ``item_keys`` is passed to majority vote for reproducible tie-breaking.
+        ``item_keys`` is passed to every binary estimator (majority vote breaks ties with it).
         """
         items, workers, chosen = _to_arrays(answers, n_classes)
         posteriors = np.zeros((n_items, n_classes))
         self.estimators_ = []
         for c in range(n_classes):
             binary = Answers(items, workers, chosen[:, c].astype(np.int64), n_items, n_workers, 2)
-            estimator = BINARY_ALGORITHMS[self.algorithm](**self.params)
-            if isinstance(estimator, MajorityVote):
-                estimator.fit(binary, item_keys=item_keys)
-            else:
-                estimator.fit(binary)
+            estimator = consolidator(self.algorithm, **self.params).fit(binary, item_keys)
             posteriors[:, c] = estimator.posteriors_[:, 1]
             self.estimators_.append(estimator)
         any_chosen = np.zeros((n_items, n_classes), dtype=bool)

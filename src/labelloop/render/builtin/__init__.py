@@ -12,17 +12,11 @@ from importlib.resources import files
 
 from labelloop.core.errors import ValidationError
 
-TASK_TYPES = (
-    "image-classification",
-    "image-classification-multilabel",
-    "text-classification",
-    "text-classification-multilabel",
-)
-
 
 @cache
-def builtin_template(task_type: str) -> str:
-    """Return the Liquid source of the built-in template for ``task_type``."""
-    if task_type not in TASK_TYPES:
-        raise ValidationError(f"no built-in template for task type {task_type!r}", field="TaskType")
-    return files(__name__).joinpath(f"{task_type}.liquid.html").read_text(encoding="utf-8")
+def builtin_template(name: str) -> str:
+    """Return the Liquid source of the built-in template ``name`` (a task type's ``template``)."""
+    path = files(__name__).joinpath(f"{name}.liquid.html")
+    if not path.is_file():
+        raise ValidationError(f"no built-in template {name!r}", field="task_type")
+    return path.read_text(encoding="utf-8")
