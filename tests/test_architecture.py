@@ -15,7 +15,6 @@ def test_import_contracts_hold():
     assert exe, "import-linter is part of the dev extra"
     result = subprocess.run([exe, "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken." in result.stdout
 
 
 def test_every_setting_has_a_description():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import typer
@@ -43,7 +44,9 @@ def consolidate(
     try:
         triples = read_answers(answers)
         truths = read_truth(truth) if truth is not None else None
-        data, questions, _, classes = Answers.from_triples(triples)
+        # read_answers yields str keys, so the item and class keys are str
+        data, questions, _, classes = cast("tuple[Answers, list[str], list[str], list[str]]",
+                                           Answers.from_triples(triples))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     estimator = consolidator(algorithm).fit(data, questions)

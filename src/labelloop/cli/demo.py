@@ -51,7 +51,7 @@ def make_sample_data(root: Path, n_images: int = 300) -> dict[str, Path]:
         path = images / f"digit-{i:04d}.png"
         if not path.exists():
             pixels = (digits.images[i] * (255 / 16)).astype(np.uint8)
-            Image.fromarray(255 - pixels).resize((128, 128), Image.NEAREST).save(path)
+            Image.fromarray(255 - pixels).resize((128, 128), Image.Resampling.NEAREST).save(path)
         lines.append(json.dumps({"source-ref": path.resolve().as_uri(), "sample-index": i}))
         truth.append(f"{path.name},{int(digits.target[i])}")
     files = {

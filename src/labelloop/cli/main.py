@@ -43,7 +43,8 @@ def _context(settings: Settings):
 
 
 def _ctx(database_url: str | None):
-    return _context(Settings(**({"database_url": database_url} if database_url else {})))
+    overrides: dict[str, Any] = {"database_url": database_url} if database_url else {}
+    return _context(Settings(**overrides))
 
 
 def _admin(ctx: Any, username: str | None) -> Any:
@@ -269,7 +270,7 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Server processes sharing the port."),
 ):
     """Run the server (API, worker API, portal) and its background process."""
-    overrides = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v}
+    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v}
     settings = Settings(**overrides, run_background=background)
     _context(settings).engine.dispose()  # create or upgrade the database once, before the processes start
     out.print(f"labelloop serving on http://{settings.host}:{settings.port} (API docs at /docs)"

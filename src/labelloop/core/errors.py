@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LabelloopError(Exception):
     """Base of every error a user can cause or see."""
 
     code = "LabelloopError"
 
-    def __init__(self, message: str, *, field: str | None = None, details: list | None = None):
+    def __init__(self, message: str, *, field: str | None = None, details: list[Any] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field

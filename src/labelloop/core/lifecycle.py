@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "JOB_TRANSITIONS",
@@ -88,7 +89,7 @@ TASK_TRANSITIONS: Mapping[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.LEASED: frozenset({TaskStatus.SUBMITTED, TaskStatus.RELEASED, TaskStatus.EXPIRED, TaskStatus.STOPPED}),
 }
 
-_TABLES: dict[type, Mapping] = {JobStatus: JOB_TRANSITIONS, ObjectStatus: OBJECT_TRANSITIONS,
+_TABLES: dict[type, Mapping[Any, frozenset[Any]]] = {JobStatus: JOB_TRANSITIONS, ObjectStatus: OBJECT_TRANSITIONS,
                                 TaskStatus: TASK_TRANSITIONS}
 
 

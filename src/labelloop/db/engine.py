@@ -6,13 +6,14 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: SQLite's busy timeout alone orders the processes
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # checked before use: `fcntl is None`
 
 _IMMEDIATE = "labelloop_immediate"
 
@@ -57,12 +58,13 @@ class WriteLock:
     def __init__(self, database: str | None):
         self._threads = threading.Lock()
         memory = not database or database == ":memory:" or database.startswith("file::memory:")
-        self._path = None if memory or fcntl is None else os.path.abspath(database) + "-writer.lock"
+        self._path = None if memory or fcntl is None else os.path.abspath(cast(str, database)) + "-writer.lock"
         self._fd: int | None = None
         self._pid = 0
 
     def _file(self) -> int:
         if self._fd is None or self._pid != os.getpid():  # a forked child needs its own open file
+            assert self._path is not None  # only called when there is a lock file
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self._pid = os.getpid()
         return self._fd
@@ -79,6 +81,7 @@ class WriteLock:
     def __exit__(self, *exc) -> None:
         try:
             if self._path is not None:
+                assert self._fd is not None  # opened by __enter__
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()

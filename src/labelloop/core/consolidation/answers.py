@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ class Answers:
     n_items: int
     n_workers: int
     n_classes: int
-    worker_keys: tuple | None = None
+    worker_keys: tuple[Hashable, ...] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.items)
@@ -62,7 +63,7 @@ class Answers:
         cls,
         triples: Iterable[tuple[Hashable, Hashable, Hashable]],
         classes: Sequence[Hashable] | None = None,
-    ) -> tuple[Answers, list, list, list]:
+    ) -> tuple[Answers, list[Hashable], list[Hashable], list[Hashable]]:
         """Build Answers from ``(item, worker, answer)`` triples of any hashable keys.
 
         Returns ``(answers, item_keys, worker_keys, class_keys)``: ``item_keys[i]`` is the key of
@@ -70,11 +71,11 @@ class Answers:
         or, by default, the sorted distinct answers. An answer not in ``classes`` raises
         ValueError naming it.
         """
-        item_ix: dict = {}
-        worker_ix: dict = {}
+        item_ix: dict[Hashable, int] = {}
+        worker_ix: dict[Hashable, int] = {}
         rows_i: list[int] = []
         rows_w: list[int] = []
-        raw: list = []
+        raw: list[Any] = []
         for item, worker, answer in triples:
             rows_i.append(item_ix.setdefault(item, len(item_ix)))
             rows_w.append(worker_ix.setdefault(worker, len(worker_ix)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -31,11 +31,11 @@ class Consolidator(Protocol):
     confidence_: np.ndarray
 
     def fit(
-        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping | None = None
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
     ) -> Self: ...
 
     def fit_predict(
-        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping | None = None
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
     ) -> np.ndarray: ...
 
-    def state_(self) -> dict: ...
+    def state_(self) -> dict[str, Any]: ...

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 
@@ -143,12 +143,15 @@ class DawidSkene:
         self.prior_strength = prior_strength
         self.refit_growth = refit_growth
 
+    # After fit: the pieces state_() builds the state from (a full fit), or the state itself.
+    _state: tuple[tuple[Hashable, ...] | None, _EM, int, int] | DawidSkeneState
+
     def fit(
         self,
         answers: Answers,
         item_keys: Sequence[Hashable] | None = None,
         *,
-        warm_start: Mapping | None = None,
+        warm_start: Mapping[str, Any] | None = None,
         initial_worker_confusions: np.ndarray | None = None,
     ) -> Self:
         """Run EM on ``answers`` (``item_keys`` is accepted for the common signature and unused).
@@ -168,12 +171,12 @@ class DawidSkene:
         return self
 
     def fit_predict(
-        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping | None = None
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
     ) -> np.ndarray:
         """``fit(...)`` and return ``labels_``."""
         return self.fit(answers, item_keys, warm_start=warm_start).labels_
 
-    def state_(self) -> dict:
+    def state_(self) -> dict[str, Any]:
         """The warm-start state after this fit, as JSON-serialisable plain data (see ``state.py``)."""
         if not hasattr(self, "_state"):
             raise AttributeError("state_() is available after fit()")
@@ -309,7 +312,8 @@ def _argmax_lowest_on_tie(posteriors: np.ndarray, atol: float = 1e-9) -> np.ndar
     would otherwise let the row order decide an exact tie.
     """
     top = posteriors.max(axis=1, keepdims=True, initial=0.0)
-    return np.argmax(posteriors >= top - atol, axis=1)
+    labels: np.ndarray = np.argmax(posteriors >= top - atol, axis=1)
+    return labels
 
 
 def _e_step(
@@ -349,7 +353,7 @@ def _m_step(
     n_workers, k = answers.n_workers, answers.n_classes
     base = answers.workers * (k * k) + answers.labels
     item_post = posteriors[answers.items]  # (n_answers, K)
-    counts = np.zeros(n_workers * k * k)
+    counts: np.ndarray = np.zeros(n_workers * k * k)
     for c in range(k):  # cell (j, c, l) sits at j*K*K + c*K + l
         counts += np.bincount(base + c * k, weights=item_post[:, c], minlength=n_workers * k * k)
     counts = counts.reshape(n_workers, k, k)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from .answers import Answers
 from .base import Consolidator
@@ -55,8 +56,8 @@ class IncrementalResult:
     """One batch's outcome: ``model.labels_[i]`` is the label of ``item_keys[i]``."""
 
     model: Consolidator
-    item_keys: list
-    state: dict
+    item_keys: list[Hashable]
+    state: dict[str, Any]
     full_refit: bool
 
     @property
@@ -68,7 +69,7 @@ class IncrementalResult:
 def consolidate_incremental(
     new_answers: Answers,
     new_item_keys: Sequence[Hashable],
-    state: str | Mapping | None,
+    state: str | Mapping[str, Any] | None,
     *,
     history: Callable[[], tuple[Answers, Sequence[Hashable]]] | None = None,
     algorithm: str = "dawid-skene",
@@ -85,7 +86,7 @@ def consolidate_incremental(
     algorithm is ignored (as if None).
     """
     if isinstance(state, str):
-        state = json.loads(state)
+        state = cast("Mapping[str, Any] | None", json.loads(state))
     if state is not None and state.get("algorithm") != algorithm:
         state = None
     model = consolidator(algorithm, **params)

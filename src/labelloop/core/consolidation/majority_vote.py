@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 
@@ -44,11 +44,15 @@ class MajorityVote:
     (['cat'], [0.67])
     """
 
+    posteriors_: np.ndarray
+    labels_: np.ndarray
+    confidence_: np.ndarray
+
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
     def fit(
-        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping | None = None
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
     ) -> Self:
         """Count votes; ``item_keys[i]`` names item ``i`` for tie-breaking (default: ``i``).
 
@@ -67,7 +71,7 @@ class MajorityVote:
         labels = votes.argmax(axis=1)
         ties = np.flatnonzero(n_tied > 1)
         if ties.size:
-            keys = ties if item_keys is None else [item_keys[i] for i in ties]
+            keys = ties if item_keys is None else [item_keys[int(i)] for i in ties]
             draws = np.array([tie_break_draw(self.seed, key) % int(n) for key, n in zip(keys, n_tied[ties])])
             rank = np.cumsum(tied[ties], axis=1)  # r-th tied class is the first where rank > r
             labels[ties] = np.argmax(rank > draws[:, None], axis=1)
@@ -77,11 +81,11 @@ class MajorityVote:
         return self
 
     def fit_predict(
-        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping | None = None
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
     ) -> np.ndarray:
         """``fit(...)`` and return ``labels_``."""
         return self.fit(answers, item_keys, warm_start=warm_start).labels_
 
-    def state_(self) -> dict:
+    def state_(self) -> dict[str, Any]:
         """``{"algorithm": "majority-vote", "version": 1, "refit_at": None}``: nothing to resume."""
         return {"algorithm": "majority-vote", "version": 1, "refit_at": None}

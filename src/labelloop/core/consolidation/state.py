@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ __all__ = ["STATE_VERSION", "DawidSkeneState", "needs_full_refit"]
 STATE_VERSION = 1
 
 
-def needs_full_refit(state: Mapping | None, n_new_answers: int) -> bool:
+def needs_full_refit(state: Mapping[str, Any] | None, n_new_answers: int) -> bool:
     """Whether the next batch must be a full refit on all consolidated answers, not a warm step.
 
     True when there is no state yet, or when counting ``n_new_answers`` more answers reaches the
@@ -67,7 +68,7 @@ class DawidSkeneState:
         return self._index
 
     @classmethod
-    def from_dict(cls, data: Mapping, n_classes: int) -> DawidSkeneState:
+    def from_dict(cls, data: Mapping[str, Any], n_classes: int) -> DawidSkeneState:
         """Validate a JSON-form state for a fit with ``n_classes`` classes; ValueError if unusable."""
         if not isinstance(data, Mapping) or data.get("algorithm") != "dawid-skene":
             raise ValueError("warm_start is not a Dawid-Skene state (see DawidSkene.state_())")
@@ -89,7 +90,7 @@ class DawidSkeneState:
                    int(data["n_items"]), int(data["n_answers"]), int(data["n_answers_at_refit"]),
                    int(data["refit_at"]))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form (plain Python types only)."""
         counts = self.soft_counts.tolist()
         n = self.worker_answers.tolist()
