@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from .answers import Answers
 
-__all__ = ["Consolidator"]
+__all__ = ["Consolidator", "Estimator"]
 
 
 @runtime_checkable
@@ -39,3 +40,20 @@ class Consolidator(Protocol):
     ) -> np.ndarray: ...
 
     def state_(self) -> dict[str, Any]: ...
+
+
+class Estimator(ABC):
+    """What the single-label estimators share: ``fit_predict`` is ``fit(...).labels_``."""
+
+    labels_: np.ndarray
+
+    @abstractmethod
+    def fit(
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
+    ) -> Self: ...
+
+    def fit_predict(
+        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
+    ) -> np.ndarray:
+        """``fit(...)`` and return ``labels_``."""
+        return self.fit(answers, item_keys, warm_start=warm_start).labels_

@@ -55,6 +55,7 @@ from typing import Any, Self
 import numpy as np
 
 from .answers import Answers
+from .base import Estimator
 from .state import DawidSkeneState
 
 __all__ = ["DEFAULT_PRIOR_STRENGTH", "DawidSkene", "prior_confusion"]
@@ -80,7 +81,7 @@ def prior_confusion(accuracy: float | np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
-class DawidSkene:
+class DawidSkene(Estimator):
     """Modified Dawid–Skene EM estimator (Ground Truth's classification consolidation).
 
     Attributes after ``fit``: ``posteriors_`` (n_items×K), ``labels_`` (argmax per item;
@@ -169,12 +170,6 @@ class DawidSkene:
         self._set_results(em, warm=False)
         self._state = (answers.worker_keys, em, answers.n_items, len(answers))  # built by state_()
         return self
-
-    def fit_predict(
-        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
-    ) -> np.ndarray:
-        """``fit(...)`` and return ``labels_``."""
-        return self.fit(answers, item_keys, warm_start=warm_start).labels_
 
     def state_(self) -> dict[str, Any]:
         """The warm-start state after this fit, as JSON-serialisable plain data (see ``state.py``)."""

@@ -9,6 +9,7 @@ from typing import Any, Self
 import numpy as np
 
 from .answers import Answers
+from .base import Estimator
 
 __all__ = ["MajorityVote", "tie_break_draw"]
 
@@ -23,7 +24,7 @@ def tie_break_draw(seed: int, item_key: Hashable) -> int:
     return int.from_bytes(digest, "big")
 
 
-class MajorityVote:
+class MajorityVote(Estimator):
     """The most frequent answer per item; ties broken at random, reproducibly.
 
     Attributes after ``fit``: ``posteriors_`` (n_items×K vote shares; all zero for an item
@@ -79,12 +80,6 @@ class MajorityVote:
         self.labels_ = labels
         self.confidence_ = np.round(shares.max(axis=1, initial=0.0), 2)
         return self
-
-    def fit_predict(
-        self, answers: Answers, item_keys: Sequence[Hashable] | None = None, *, warm_start: Mapping[str, Any] | None = None
-    ) -> np.ndarray:
-        """``fit(...)`` and return ``labels_``."""
-        return self.fit(answers, item_keys, warm_start=warm_start).labels_
 
     def state_(self) -> dict[str, Any]:
         """``{"algorithm": "majority-vote", "version": 1, "refit_at": None}``: nothing to resume."""
