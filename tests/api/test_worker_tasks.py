@@ -152,3 +152,25 @@ def test_worker_sees_jobs_and_history(api, ctx, text_job_spec):
     assert history["tasks"] == 1 and history["earnings_usd"] == 0.036
     run_background_once(ctx)
     assert api("w1").get("/api/v1/worker/jobs").json()["jobs"][0]["available_tasks"] == 1
+
+
+def test_a_requester_on_the_team_works_on_the_job_like_a_worker(app, api, ctx, people, text_job_spec):
+    """The bug of issue 8: a requester on a job's team saw it listed and could not claim its tasks."""
+    from fastapi.testclient import TestClient
+
+    from labelloop.services.users import add_members, create_user, issue_token
+
+    req2 = create_user(ctx, "req2", "req2-password", "requester")
+    add_members(ctx, people["admin"], "crew", ["req", "req2", "admin"])
+    assert api("req").post("/api/v1/jobs", json=text_job_spec()).status_code == 201
+    other = TestClient(app, headers={"Authorization": f"Bearer {issue_token(ctx, req2)}"})
+    for name, client in (("req", api("req")), ("req2", other), ("admin", api("admin"))):
+        listed = [j["name"] for j in client.get("/api/v1/worker/jobs").json()["jobs"]]
+        assert listed == ["reviews"], name
+        r = client.post("/api/v1/worker/jobs/reviews/next-task")
+        assert r.status_code == 200, (name, r.text)
+        assert client.post(f"/api/v1/worker/tasks/{r.json()['task_id']}/submit", json={"answer": POS}).status_code == 200
+    # a member who is not the owner sees the job but does not manage it
+    assert other.get("/api/v1/jobs/reviews").status_code == 200
+    assert other.post("/api/v1/jobs/reviews/stop").status_code == 403
+    assert api("req").post("/api/v1/jobs/reviews/stop").status_code == 200
