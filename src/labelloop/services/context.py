@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -24,6 +24,9 @@ from labelloop.core.access import Principal
 from labelloop.db.writer import BatchWriter, Unit, run_unit
 from labelloop.settings import Settings
 from labelloop.storage import Storage
+
+if TYPE_CHECKING:
+    from labelloop.services.users import TokenCache
 
 T = TypeVar("T")
 
@@ -56,7 +59,7 @@ class Context:
     clock: Callable[[], datetime] = field(default=utc_now)
     writer: BatchWriter = field(init=False)
     job_infos: BoundedCache = field(init=False)  # labelloop.services.jobs.JobInfo by job id
-    tokens: Any = field(init=False)  # labelloop.services.users.TokenCache
+    tokens: TokenCache = field(init=False)
 
     def __post_init__(self) -> None:
         from labelloop.services.users import TokenCache

@@ -12,11 +12,13 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from labelloop.core.lifecycle import TaskStatus
 from labelloop.db.models import DataObject, Task
+from labelloop.db.prepared import Prepared
 from labelloop.services.events import record_many
 from labelloop.services.lifecycle import transition
 
-_GIVE_BACK = update(DataObject).where(DataObject.id == bindparam("b_object")).values(
-    active_count=DataObject.active_count - 1)
+#: a lease that ended gives its object's slot back (``b_object``); run once per ended lease
+GIVE_BACK = Prepared(update(DataObject).where(DataObject.id == bindparam("b_object"))
+                     .values(active_count=DataObject.active_count - 1))
 
 
 def expire_leases(conn: Connection, job_id: int, now: datetime, *, status: TaskStatus = TaskStatus.EXPIRED,
@@ -29,7 +31,8 @@ def expire_leases(conn: Connection, job_id: int, now: datetime, *, status: TaskS
                        returning=(Task.id, Task.object_id, Task.worker_id))
     if not ended:
         return 0
-    conn.execute(_GIVE_BACK, [{"b_object": o} for _t, o, _w in ended])
+    for _t, object_id, _w in ended:
+        GIVE_BACK.run(conn, {"b_object": object_id})
     positions = dict(conn.execute(
         select(DataObject.id, DataObject.position).where(DataObject.id.in_([o for _t, o, _w in ended]))).all())
     record_many(conn, [

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, 
 
 from labelloop.core.access import may_see_job, may_see_task, may_work_on_job
 from labelloop.core.errors import Conflict, NotFound, ValidationError
-from labelloop.core.lifecycle import JobStatus, ObjectStatus, TaskStatus, lease_expiry, lease_open
+from labelloop.core.lifecycle import ObjectStatus, TaskStatus, lease_expiry, lease_open
 from labelloop.core.tasktypes import get_task_type
 from labelloop.db.engine import is_postgres
 from labelloop.db.models import DataObject, Job, Task
@@ -30,7 +30,7 @@ from labelloop.services.access import is_member_sql, job_row_for, may_work_on_jo
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
 from labelloop.services.jobs import JobInfo, job_info
-from labelloop.services.leases import expire_leases
+from labelloop.services.leases import GIVE_BACK, expire_leases
 from labelloop.services.lifecycle import lease_open_sql
 from labelloop.services.views import (
     AvailableJobView,
@@ -178,8 +178,6 @@ _COUNT_ANSWER = Prepared(update(DataObject).where(DataObject.id == bindparam("b_
     answer_count=DataObject.answer_count + 1,
     status=case((and_(DataObject.answer_count + 1 >= bindparam("b_n"), DataObject.status == ObjectStatus.PENDING),
                  ObjectStatus.READY), else_=DataObject.status)))
-_GIVE_BACK = Prepared(update(DataObject).where(DataObject.id == bindparam("b_object"))
-                      .values(active_count=DataObject.active_count - 1))
 
 
 def _own_task(ctx: Context, conn: Connection, worker: Principal, task_id: int) -> tuple[Any, JobInfo]:
@@ -249,7 +247,7 @@ def release_task(ctx: Context, worker: Principal, task_id: int) -> Unit[ReleaseV
             problem = _lost_race(conn, task_id)
         if problem is not None:
             raise KeepWrites(Conflict(problem, field="task_id"))
-        _GIVE_BACK.run(conn, {"b_object": task.object_id})
+        GIVE_BACK.run(conn, {"b_object": task.object_id})
         record(conn, "task.released", at=now, actor=worker.username, job_id=job.id, dataset_object_id=task.position,
                task_id=task_id, worker_id=worker.id)
         return ReleaseView(task_id=task_id, status=TaskStatus.RELEASED)
@@ -312,5 +310,5 @@ def available_jobs(ctx: Context, worker: Principal) -> list[AvailableJobView]:
     return out
 
 
-__all__ = ["JobStatus", "available_jobs", "claim_next_task", "get_task", "release_task", "submit_annotation",
+__all__ = ["available_jobs", "claim_next_task", "get_task", "release_task", "submit_annotation",
            "task_data_uri", "worker_history"]

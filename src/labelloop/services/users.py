@@ -74,12 +74,11 @@ def get_user(conn: Connection, username: str) -> Principal:
 def acting_principal(ctx: Context, username: str | None) -> Principal:
     """The user the CLI acts as: ``username``, or the first admin."""
     with ctx.engine.connect() as conn:
-        q = select(User.id, User.username, User.role)
-        q = q.where(User.username == username) if username else q.where(User.role == Role.ADMIN).order_by(User.id)
-        row = conn.execute(q).first()
-    if row is None:
         if username:
-            raise NotFound(f"no user '{username}'", field="username")
+            return get_user(conn, username)
+        row = conn.execute(select(User.id, User.username, User.role).where(User.role == Role.ADMIN)
+                           .order_by(User.id)).first()
+    if row is None:
         raise NotFound("no admin yet: run 'labelloop users create NAME --role admin' first", field="username")
     return Principal(*row)
 
@@ -137,11 +136,6 @@ class TokenCache:
         self.rows[digest] = (read_at + TOKEN_CACHE_S * random.uniform(0.5, 1.0), row)
 
 
-def _token_cache(ctx: Context) -> TokenCache:
-    cache: TokenCache = ctx.tokens
-    return cache
-
-
 def _principal_of(ctx: Context, row: Any, kind: str | None) -> Principal:
     if row is None or (kind and row.kind != kind) or (row.expires_at and row.expires_at <= ctx.clock()):
         raise Unauthorized("invalid or expired token")
@@ -150,14 +144,14 @@ def _principal_of(ctx: Context, row: Any, kind: str | None) -> Principal:
 
 def cached_principal(ctx: Context, token: str, *, kind: str | None = None) -> Principal | None:
     """The token's principal from the short-lived cache, without I/O; None when the cache does not know it."""
-    hit = _token_cache(ctx).get(_token_hash(token))
+    hit = ctx.tokens.get(_token_hash(token))
     return None if hit is None else _principal_of(ctx, hit[1], kind)
 
 
 def principal_for_token(ctx: Context, token: str, *, kind: str | None = None) -> Principal:
     """The user a bearer or session token belongs to; Unauthorized if it is unknown, revoked or expired."""
     digest = _token_hash(token)
-    cache = _token_cache(ctx)
+    cache = ctx.tokens
     hit = cache.get(digest)
     if hit is not None:
         return _principal_of(ctx, hit[1], kind)
@@ -171,7 +165,7 @@ def principal_for_token(ctx: Context, token: str, *, kind: str | None = None) ->
 
 def revoke_token(ctx: Context, token: str) -> None:
     digest = _token_hash(token)
-    cache = _token_cache(ctx)
+    cache = ctx.tokens
     cache.revocations += 1
     ctx.write(lambda conn: conn.execute(delete(ApiToken).where(ApiToken.token_hash == digest)))
     cache.revocations += 1

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from labelloop.core.lifecycle import JobStatus, ObjectStatus, TaskStatus, accepts_work
+from labelloop.core.lifecycle import ObjectStatus, TaskStatus, accepts_work
 from labelloop.core.tasktypes import ObjectAnswers, TaskType, full_metadata, get_task_type
 from labelloop.db.models import DataObject, Job, Task, User
 from labelloop.services.background.base import JobPass, Outcome
@@ -55,7 +55,7 @@ def step(ctx: Context, p: JobPass) -> Outcome:
 
 def _finishing(ctx: Context, p: JobPass) -> bool:
     """The job hands out no more tasks: stopping, past its availability, or nothing left to lease."""
-    if p.status != JobStatus.IN_PROGRESS or not accepts_work(p.status, p.job.ends_at, ctx.clock()):
+    if not accepts_work(p.status, p.job.ends_at, ctx.clock()):
         return True
     with ctx.engine.connect() as conn:
         return not has_objects(conn, p.job.id, (ObjectStatus.PREPROCESSING, ObjectStatus.PENDING))
