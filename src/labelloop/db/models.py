@@ -54,6 +54,7 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="api")  # api | session
+    name: Mapped[str | None] = mapped_column(String(128), nullable=True)  # what the user called it
     created_at: Mapped[datetime] = _ts()
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
 
@@ -65,6 +66,7 @@ class Team(Base):
     name_key: Mapped[str] = mapped_column(String(63), unique=True)
     description: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = _ts()
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)  # None: shared by an admin
 
 
 class TeamMember(Base):
@@ -154,6 +156,24 @@ class Task(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON answerContent
     time_spent_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Installation(Base):
+    """Facts of this installation every process and machine shares (the secret key)."""
+
+    __tablename__ = "installation"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class SignInFailure(Base):
+    """A failed sign-in, by account and by address (``key``), for the shared sign-in limit."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(400))
+    at: Mapped[datetime] = _ts()
 
 
 class Event(Base):
