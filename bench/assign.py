@@ -152,7 +152,9 @@ def setup(db_url: str, tmp: Path, ks: list[int], n_objects: int):
 
     # the bench signs workers in with tokens issued here; cheap hashes keep the setup short
     users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    ctx = build_context(Settings(database_url=db_url, data_dir=tmp / "data", run_background=False))
+    # the manifest and output are in the temp folder: the storage access policy must allow it
+    ctx = build_context(Settings(database_url=db_url, data_dir=tmp / "data", run_background=False,
+                                 storage_allow=[str(tmp)]))
     upgrade(ctx.engine)
     admin = users.create_user(ctx, "bench-admin", "bench-admin-pw", "admin", actor="bench")
     users.create_team(ctx, admin, "bench")

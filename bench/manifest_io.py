@@ -56,8 +56,9 @@ def _context(tmp: Path):
     from labelloop.settings import Settings
 
     users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # setup only
+    # the manifests (s3://bench-bucket/... objects) and output are in the temp folder: the policy allows both
     ctx = build_context(Settings(database_url=f"sqlite:///{tmp / 'bench.db'}", data_dir=tmp / "data",
-                                 run_background=False))
+                                 run_background=False, storage_allow=[str(tmp), "s3://bench-bucket"]))
     upgrade(ctx.engine)
     admin = users.create_user(ctx, "bench-admin", "bench-admin-pw", "admin", actor="bench")
     users.create_team(ctx, admin, "bench")
@@ -143,8 +144,9 @@ def child_output(n: int, tmp: Path, profile: bool) -> dict:
     from labelloop.services.output import write_manifests
     from labelloop.settings import Settings
 
+    # the manifests (s3://bench-bucket/... objects) and output are in the temp folder: the policy allows both
     ctx = build_context(Settings(database_url=f"sqlite:///{tmp / 'bench.db'}", data_dir=tmp / "data",
-                                 run_background=False))
+                                 run_background=False, storage_allow=[str(tmp), "s3://bench-bucket"]))
     with ctx.engine.connect() as conn:
         job = conn.execute(select(Job.__table__).where(Job.name == "output-bench")).one()
     base_rss = rss_mb()

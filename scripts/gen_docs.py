@@ -32,8 +32,9 @@ configuration file. A few commands take flags that override a setting for that p
 `LABELLOOP_RUN_BACKGROUND` only matters to code that builds `Settings()` itself, such as
 `labelloop.web.app.create_app()` under another ASGI server.
 
-Binding to an address other than `127.0.0.1`, `localhost` or `::1` is refused while `LABELLOOP_SECRET_KEY`
-still has its default value.
+`LABELLOOP_SECRET_KEY` has no default: without it, the first process to start makes a random key and keeps
+it in the database (table `installation`), where every other process and machine of the installation
+finds it. Give one (32 characters or more) to choose the key yourself; see [security.md](security.md).
 
 | Environment variable | Type | Default | Description |
 |---|---|---|---|
@@ -86,7 +87,7 @@ def settings_markdown() -> str:
     for name, f in Settings.model_fields.items():
         env = ENV_PREFIX + name.upper()
         rows.append(
-            f"| `{env}` | `{_cell(_type_name(f.annotation))}` | `{_cell(_default(f.default))}` "
+            f"| `{env}` | `{_cell(_type_name(f.annotation))}` | `{_cell(_default(f.get_default(call_default_factory=True)))}` "
             f"| {_cell(f.description or '')} |\n"
         )
     return SETTINGS_HEADER + "".join(rows)

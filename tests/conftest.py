@@ -89,8 +89,10 @@ def clock():
 
 @pytest.fixture
 def ctx(database_url, tmp_path, clock):
+    # The tests write manifests, labels and output under tmp_path, beside the data folder: the storage access
+    # policy allows tmp_path as an admin's LABELLOOP_STORAGE_ALLOW would (tests of the policy build their own).
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", run_background=False,
-                        output_interval_s=0, consolidation_interval_s=0)
+                        output_interval_s=0, consolidation_interval_s=0, storage_allow=[str(tmp_path)])
     context = build_context(settings, clock=clock)
     upgrade(context.engine)
     yield context
@@ -163,3 +165,12 @@ def text_job_spec(tmp_path):
         return spec
 
     return make
+
+
+@pytest.fixture
+def allow_storage(ctx, people):
+    """``allow_storage(entry)``: the admin allows a path, s3:// prefix, http(s) host or network, as
+    ``labelloop storage allow`` does (kept in the database)."""
+    from labelloop.services.storage_policy import allow
+
+    return lambda entry: allow(ctx, people["admin"], entry)

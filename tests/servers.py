@@ -87,7 +87,9 @@ def labelloop_serve(database_url: str, tmp_path: Path, *, background: bool = Tru
     """Run ``labelloop serve`` until the block ends; yield once it answers HTTP. Its stderr goes to a log file
     in ``tmp_path``, printed if the block fails. The process group is gone when this returns."""
     port = port or free_port()
-    env = {**os.environ, "LABELLOOP_DATABASE_URL": database_url, "LABELLOOP_DATA_DIR": str(tmp_path / "data")}
+    # the same storage policy as the tests' ``ctx`` (tmp_path allowed), as an admin's setting would give it
+    env = {**os.environ, "LABELLOOP_DATABASE_URL": database_url, "LABELLOOP_DATA_DIR": str(tmp_path / "data"),
+           "LABELLOOP_STORAGE_ALLOW": str(tmp_path)}
     args = [sys.executable, "-m", "labelloop.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--background" if background else "--no-background"]
     log = tmp_path / f"server-{port}.log"

@@ -26,6 +26,8 @@ def test_cli_job_simulated_workers_output_manifest(tmp_path, monkeypatch):
 
     run("db", "upgrade")
     run("users", "create", "boss", "--role", "admin")
+    run("storage", "allow", str(tmp_path))  # the manifest, labels and output live here, beside no data folder
+    run("storage", "allow", "s3://bucket/img")  # the objects the manifest names
     run("teams", "create", "crew")
     images = [f"s3://bucket/img/{i}.png" for i in range(12)]
     manifest = write_manifest(tmp_path / "in.manifest", [{"source-ref": u, "id": i} for i, u in enumerate(images)])

@@ -29,10 +29,12 @@ def s3(monkeypatch):
     server.stop()
 
 
-def test_job_reads_manifest_and_data_from_s3_and_writes_output_there(ctx, api, s3, text_job_spec):
+def test_job_reads_manifest_and_data_from_s3_and_writes_output_there(ctx, api, s3, text_job_spec, allow_storage):
     import fsspec
 
     endpoint, client = s3
+    # the endpoint is on loopback, but it is the admin's setting, not a requester's URL: only the bucket is listed
+    allow_storage("s3://acme")
     fsspec.config.conf.pop("s3", None)
     ctx.storage.s3_endpoint_url = endpoint
     client.put_object(Bucket="acme", Key="img/0.png", Body=b"\x89PNG fake image bytes")
@@ -61,8 +63,25 @@ def test_job_reads_manifest_and_data_from_s3_and_writes_output_there(ctx, api, s
     assert any(k.startswith("out/s3job/annotations/worker-response/iteration-1/0/") for k in keys)
 
 
-def test_missing_s3_manifest_is_a_clear_error(ctx, api, s3, text_job_spec):
+def test_missing_s3_manifest_is_a_clear_error(ctx, api, s3, text_job_spec, allow_storage):
     ctx.storage.s3_endpoint_url = s3[0]
+    allow_storage("s3://acme")
     r = api("req").post("/api/v1/jobs", json=text_job_spec(input_manifest_uri="s3://acme/nope.manifest"))
     assert r.status_code == 400
     assert r.json()["field"] == "input_manifest_uri" and "nope.manifest" in r.json()["message"]
+
+
+def test_s3_outside_the_listed_buckets_is_refused(ctx, api, s3, text_job_spec, allow_storage):
+    endpoint, client = s3
+    ctx.storage.s3_endpoint_url = endpoint
+    allow_storage("s3://acme/in")
+    client.put_object(Bucket="acme", Key="secret/job.manifest", Body=b'{"source": "x"}\n')
+    client.put_object(Bucket="acme", Key="in/job.manifest", Body=b'{"source-ref": "s3://acme/secret/a.png"}\n')
+    for field, value in [("input_manifest_uri", "s3://acme/secret/job.manifest"),
+                         ("input_manifest_uri", "s3://other/job.manifest"),
+                         ("output_uri", "s3://acme/out")]:
+        r = api("req").post("/api/v1/jobs", json=text_job_spec(**{field: value}))
+        assert r.status_code == 400 and r.json()["field"] == field, r.text
+        assert "labelloop storage allow s3://bucket/prefix" in r.json()["message"]
+    r = api("req").post("/api/v1/jobs", json=text_job_spec(input_manifest_uri="s3://acme/in/job.manifest"))
+    assert r.status_code == 400 and r.json()["details"][0]["line"] == 1

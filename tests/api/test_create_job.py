@@ -84,9 +84,11 @@ def test_requests_are_authenticated_and_authorized(app, api, text_job_spec):
     assert bad.get("/api/v1/jobs").status_code == 401
     assert api("w1").post("/api/v1/jobs", json=text_job_spec()).status_code == 403
     assert api("req").post("/api/v1/jobs", json=text_job_spec()).status_code == 201
-    # a worker of another team cannot see the job; one of the job's team can
+    # a worker of another team cannot see the job; one of the job's team may not read its details (403:
+    # manifest, label configuration, output and hooks are the requester's) and lists none of the jobs
     assert api("outsider").get("/api/v1/jobs/reviews").status_code == 404
-    assert api("w1").get("/api/v1/jobs/reviews").status_code == 200
+    assert api("w1").get("/api/v1/jobs/reviews").status_code == 403
+    assert api("w1").get("/api/v1/jobs").json() == {"jobs": []}
     assert api("outsider").post("/api/v1/worker/jobs/reviews/next-task").status_code == 404
 
 
@@ -127,8 +129,9 @@ def http_folder(tmp_path):
     server.server_close()
 
 
-def test_manifest_and_labels_over_http_and_file_uris(api, text_job_spec, tmp_path, http_folder):
+def test_manifest_and_labels_over_http_and_file_uris(api, text_job_spec, tmp_path, http_folder, allow_storage):
     www, base = http_folder
+    allow_storage(base)  # a loopback host: allowed only because the admin lists it
     write_manifest(www / "in.manifest", [{"source": f"line {i}", "keep": i} for i in range(3)])
     (www / "labels.json").write_text(json.dumps({"document-version": "2018-11-28",
                                                  "labels": [{"label": "yes"}, {"label": "no"}]}))

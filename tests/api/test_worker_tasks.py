@@ -170,7 +170,7 @@ def test_a_requester_on_the_team_works_on_the_job_like_a_worker(app, api, ctx, p
         r = client.post("/api/v1/worker/jobs/reviews/next-task")
         assert r.status_code == 200, (name, r.text)
         assert client.post(f"/api/v1/worker/tasks/{r.json()['task_id']}/submit", json={"answer": POS}).status_code == 200
-    # a member who is not the owner sees the job but does not manage it
-    assert other.get("/api/v1/jobs/reviews").status_code == 200
+    # a member who is not the owner works on the job but neither reads its details nor manages it
+    assert other.get("/api/v1/jobs/reviews").status_code == 403
     assert other.post("/api/v1/jobs/reviews/stop").status_code == 403
     assert api("req").post("/api/v1/jobs/reviews/stop").status_code == 200

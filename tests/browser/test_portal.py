@@ -56,10 +56,17 @@ def _sign_in(page, base, username="w1", password="worker-password"):
 
 
 def _next_task(page, previous: str | None) -> str:
+    """Wait until the portal shows a new task in its frame (the frame has loaded, its crowd-form is drawn)."""
     page.wait_for_function(
         "prev => { const t = document.querySelector('#task'); return t.dataset.taskId && t.dataset.taskId !== prev"
-        " && t.querySelector('crowd-form'); }", arg=previous)
+        " && t.querySelector('iframe'); }", arg=previous)
+    _frame(page).wait_for_function("() => document.querySelector('crowd-form')?.shadowRoot?.innerHTML")
     return page.eval_on_selector("#task", "t => t.dataset.taskId")
+
+
+def _frame(page):
+    """The task frame (a sandboxed, opaque-origin document) of the labeling page."""
+    return page.wait_for_selector("#task iframe").content_frame()
 
 
 def test_worker_labels_by_keyboard_releases_and_survives_an_expired_lease(ctx, people, tmp_path, live_server, page,
@@ -80,11 +87,12 @@ def test_worker_labels_by_keyboard_releases_and_survives_an_expired_lease(ctx, p
 
     page.click("a[href='/portal/jobs/digits']")
     task_id = _next_task(page, None)
-    assert page.locator("crowd-image-classifier").count() == 1
-    src = page.get_attribute("crowd-image-classifier", "src")
+    frame = _frame(page)
+    assert frame.locator("crowd-image-classifier").count() == 1
+    src = frame.get_attribute("crowd-image-classifier", "src")
     assert src.startswith("/data/")
-    page.wait_for_function("() => [...document.querySelectorAll('crowd-image-classifier')]"
-                           ".every(e => e.shadowRoot && e.shadowRoot.querySelector('img')?.complete)")
+    frame.wait_for_function("() => [...document.querySelectorAll('crowd-image-classifier')]"
+                            ".every(e => e.shadowRoot && e.shadowRoot.querySelector('img')?.naturalWidth > 0)")
     screenshot(page, "portal-task")
     for _ in range(5):
         page.keyboard.press("2")
@@ -100,13 +108,14 @@ def test_worker_labels_by_keyboard_releases_and_survives_an_expired_lease(ctx, p
     task_id = _next_task(page, None)
     seen = []
     for _ in range(5):
-        seen.append(page.inner_text("#task crowd-classifier"))
+        seen.append(_frame(page).inner_text("crowd-classifier"))
         page.keyboard.press("p")
         page.keyboard.press("Enter")
         task_id = _next_task(page, task_id)
     assert any(XSS in text for text in seen), "the script text is shown as text"
     assert page.evaluate("window.__pwned") is None, "and never runs"
-    direction = page.evaluate("() => getComputedStyle(document.querySelector('#task [dir=auto]')).direction")
+    assert _frame(page).evaluate("window.__pwned") is None
+    direction = _frame(page).evaluate("() => getComputedStyle(document.querySelector('[dir=auto]')).direction")
     assert direction in ("ltr", "rtl")
     # the sixth review: let its lease run out; the page says so and moves on to the seventh
     clock.advance(61)
@@ -219,6 +228,9 @@ def test_custom_template_with_pre_and_post_annotation_webhooks(ctx, people, tmp_
              {"source": "skip me", "image": image.as_uri(), "skip": True, "id": "b"},
              {"source": "broken", "image": image.as_uri(), "broken": True, "id": "c"}]
     manifest = write_manifest(tmp_path / "custom.manifest", lines)
+    from labelloop.services import storage_policy
+
+    storage_policy.allow(ctx, people["admin"], hooks.base)  # the hooks are on loopback: an admin lists them
     spec = jobs.JobSpec(name="custom-review", task_type="custom", label_attribute_name="review",
                         input_manifest_uri=str(manifest), output_uri=str(tmp_path / "out"), team="crew",
                         workers_per_object=1, ui_template=CUSTOM, pre_hook=hooks.base + "/pre",
@@ -232,15 +244,16 @@ def test_custom_template_with_pre_and_post_annotation_webhooks(ctx, people, tmp_
     _sign_in(page, live_server)
     page.click("a[href='/portal/jobs/custom-review']")
     _next_task(page, None)
-    assert XSS in page.inner_text(".review") and page.evaluate("window.__pwned") is None
-    page.wait_for_function("() => document.querySelector('#thumb').naturalWidth > 0")  # grant_read_access works
-    link = page.get_attribute("#thumb", "src")
+    frame = _frame(page)
+    assert XSS in frame.inner_text(".review") and frame.evaluate("window.__pwned") is None
+    frame.wait_for_function("() => document.querySelector('#thumb').naturalWidth > 0")  # grant_read_access works
+    link = frame.get_attribute("#thumb", "src")
     assert re.match(r"^/data/[\w-]+\.[\w-]+$", link)
     screenshot(page, "portal-custom")
-    page.click("crowd-radio-button[value=negative]")
-    page.click("crowd-checkbox[value=yes]")
-    page.locator("crowd-input input").fill("too sarcastic")
-    page.click("crowd-form >> crowd-button[form-action=submit]")
+    frame.click("crowd-radio-button[value=negative]")
+    frame.click("crowd-checkbox[value=yes]")
+    frame.locator("crowd-input input").fill("too sarcastic")
+    frame.click("crowd-form >> crowd-button[form-action=submit]")
     page.wait_for_selector("text=No more tasks in this job for you")
     with ctx.engine.connect() as conn:
         answer = json.loads(conn.execute(select(Task.answer).where(Task.status == "submitted")).scalar_one())

@@ -12,14 +12,25 @@ from labelloop.core.access import (
     Principal,
     may_create_jobs,
     may_manage_job,
+    may_manage_team,
     may_manage_teams,
     may_see_event,
     may_see_job,
     may_see_task,
+    may_see_team,
+    may_use_team,
     may_work_on_job,
 )
 from labelloop.db.models import Event, Job, Team, TeamMember, User
-from labelloop.services.access import may_manage_job_sql, may_see_event_sql, may_see_job_sql, may_work_on_job_sql
+from labelloop.services.access import (
+    may_manage_job_sql,
+    may_manage_team_sql,
+    may_see_event_sql,
+    may_see_job_sql,
+    may_see_team_sql,
+    may_use_team_sql,
+    may_work_on_job_sql,
+)
 
 NOW = datetime(2026, 1, 5, 9, 0, 0)
 LATER = NOW + timedelta(hours=1)
@@ -116,3 +127,44 @@ def test_the_sql_predicates_agree_with_the_rules(ctx, who, member, manage, see, 
                               .where(may_see_event_sql(who))).all()
         expected = [(w, o) for w, o in [(WORKER.id, OWNER.id), (None, OWNER.id)] if may_see_event(who, o, w)]
         assert sorted(events, key=str) == sorted(expected, key=str)
+
+
+# Teams: (who, the team's owner (None: shared by an admin), on the team, manage, use, see)
+TEAM_CASES = [
+    (ADMIN, None, False, True, True, True),
+    (ADMIN, OWNER.id, False, True, True, True),  # admins change and use every team
+    (OWNER, OWNER.id, False, True, True, True),
+    (OWNER, None, False, False, True, True),  # a shared team: any requester sends jobs to it, only admins change it
+    (OTHER_REQ, OWNER.id, False, False, False, False),  # the bug: B added members to and sent jobs to A's team
+    (OTHER_REQ, OWNER.id, True, False, False, True),  # a member sees it (without the others' names)
+    (WORKER, OWNER.id, True, False, False, True),
+    (WORKER, None, True, False, False, True),
+    (WORKER, None, False, False, False, False),
+    (WORKER, WORKER.id, False, False, False, False),  # a worker never owns a team (not even by a bad row)
+]
+
+
+@pytest.mark.parametrize("who,owner,member,manage,use,see", TEAM_CASES)
+def test_team_rules(who, owner, member, manage, use, see):
+    assert may_manage_team(who, owner) is manage
+    assert may_use_team(who, owner) is use
+    assert may_see_team(who, owner, member) is see
+
+
+@pytest.mark.parametrize("who,owner,member,manage,use,see", TEAM_CASES)
+def test_the_team_sql_predicates_agree_with_the_rules(ctx, who, owner, member, manage, use, see):
+    with ctx.engine.begin() as conn:
+        for p in (ADMIN, OWNER, OTHER_REQ, WORKER):
+            conn.execute(insert(User).values(id=p.id, username=p.username, password_hash="x", role=p.role,
+                                             created_at=NOW))
+        team = conn.execute(insert(Team).values(name="t", name_key="t", created_at=NOW,
+                                                owner_id=owner)).inserted_primary_key[0]
+        if member:
+            conn.execute(insert(TeamMember).values(team_id=team, user_id=who.id))
+    with ctx.engine.connect() as conn:
+        def hits(cond) -> bool:
+            return conn.execute(select(Team.id).where(cond)).first() is not None
+
+        assert hits(may_manage_team_sql(who)) is manage
+        assert hits(may_use_team_sql(who)) is use
+        assert hits(may_see_team_sql(who)) is see

@@ -138,3 +138,11 @@ def test_bad_label_configs(data, kwargs, reason):
         parse_label_config(data, **kwargs)
     assert info.value.message == f"LabelCategoryConfig: {reason}"
     assert info.value.field == "LabelCategoryConfig"
+
+
+def test_label_count_has_a_limit_whatever_the_task_type():
+    from labelloop.core.labels import MAX_LABELS
+
+    many = {"document-version": "2018-11-28", "labels": [{"label": f"l{i}"} for i in range(MAX_LABELS + 1)]}
+    with pytest.raises(ValidationError, match=f"at most {MAX_LABELS} labels"):
+        parse_label_config(many, min_labels=1, max_labels=None)

@@ -110,3 +110,35 @@ def test_builtin_templates_name_elements_like_ground_truth():
 def test_unknown_builtin_task_type():
     with pytest.raises(ValidationError):
         builtin_template("bounding-box")
+
+
+def test_a_template_that_loops_without_end_fails_clearly_and_fast():
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ValidationError, match="loop iteration limit"):
+        check_template("{% for i in (1..1000000000) %}{% for j in (1..1000000000) %}x{% endfor %}{% endfor %}",
+                       task_input={})
+    with pytest.raises(ValidationError, match="output stream limit"):
+        check_template("{% for i in (1..90000) %}{{ task.input.big }}{% endfor %}", task_input={"big": "x" * 100})
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "  JaVaScRiPt:alert(1)", "java\tscript:alert(1)",
+                                 "&#106;avascript:alert(1)", "vbscript:msgbox(1)", "data:text/html,<script>x</script>"])
+def test_javascript_urls_are_neutralised_in_url_attributes(url):
+    from labelloop.render.liquid import safe_urls
+
+    # from the template itself and from the data, quoted and not
+    out = safe_urls(render(f'<a href="{url}">a</a><form action=\'{url}\'></form>'
+                           '<a title="x>y" href="{{ task.input.u }}">b</a>', u=url))
+    assert out.count('"about:blank#blocked"') >= 2
+    assert "javascript:" not in out.lower().replace("\t", "") and "vbscript:" not in out.lower()
+    assert "data:text/html" not in out
+
+
+def test_ordinary_urls_and_text_are_left_alone():
+    from labelloop.render.liquid import safe_urls
+
+    page = '<a href="/data/x.y">a</a><img src="https://h/i.png"> text: href="javascript:1" <p>javascript:1</p>'
+    assert safe_urls(page) == page

@@ -122,6 +122,7 @@ def demo(
     """Set up a demo (real digits from scikit-learn, short texts, users, a team, two jobs) and serve it."""
     from labelloop.cli.main import _context
 
+    data_dir = data_dir.resolve()  # absolute paths in the manifests: the server never resolves relative ones
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(database_url=f"sqlite:///{(data_dir / 'labelloop.db').resolve()}", data_dir=data_dir, port=port)
     ctx = _context(settings)

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from labelloop.core.errors import LabelloopError
@@ -23,10 +24,15 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users (admin, requester, worker).", no_args_is_help=True)
 teams_app = typer.Typer(help="Work teams.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Labeling jobs.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Credentials: session and API tokens (list, revoke).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(teams_app, name="teams")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(tokens_app, name="tokens")
+storage_app = typer.Typer(help="The storage access policy: local folders, S3 buckets and prefixes, http(s) hosts "
+                               "jobs may read and write (docs/security.md).", no_args_is_help=True)
+app.add_typer(storage_app, name="storage")
 out = Console()
 err = Console(stderr=True)
 
@@ -55,7 +61,7 @@ def _admin(ctx: Any, username: str | None) -> Any:
 
 
 def _fail(exc: LabelloopError) -> None:
-    err.print(f"[red]error:[/red] {exc.message}")
+    err.print(f"[red]error:[/red] {escape(exc.message)}")
     for d in exc.details[:20]:
         err.print(f"  line {d['line']}: {d['reason']}" if "line" in d else f"  {d}")
     raise typer.Exit(2)
@@ -89,25 +95,58 @@ def users_create(
 
 
 @users_app.command("token")
-def users_token(username: str, database_url: str | None = DbOpt):
+def users_token(username: str, name: str | None = typer.Option(None, help="What the token is for (listed)."),
+                database_url: str | None = DbOpt):
     """Print a new API token for a user."""
     from labelloop.services import users
 
     ctx = _ctx(database_url)
     try:
-        print(users.issue_token(ctx, _admin(ctx, username)))
+        print(users.issue_token(ctx, _admin(ctx, username), name=name))
     except LabelloopError as exc:
         _fail(exc)
 
 
-@teams_app.command("create")
-def teams_create(name: str, description: str = "", database_url: str | None = DbOpt):
-    """Create a work team."""
+@tokens_app.command("list")
+def tokens_list(user: str | None = typer.Option(None, help="Whose credentials (default: the first admin's)."),
+                database_url: str | None = DbOpt):
+    """List a user's unexpired credentials (session and API tokens), never the secrets."""
+    from labelloop.services import users
+
+    ctx = _ctx(database_url)
+    table = Table("id", "kind", "name", "user", "created", "expires")
+    try:
+        for c in users.list_credentials(ctx, _admin(ctx, None), user=user):
+            table.add_row(str(c.id), c.kind, c.name or "", c.username, render.v1_time(c.created_at),
+                          render.v1_time(c.expires_at) if c.expires_at else "never")
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(credential_id: int, database_url: str | None = DbOpt):
+    """Revoke a credential by its id (from `tokens list`); it stops working at once."""
     from labelloop.services import users
 
     ctx = _ctx(database_url)
     try:
-        users.create_team(ctx, _admin(ctx, None), name, description)
+        users.revoke_credential(ctx, _admin(ctx, None), credential_id)
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"revoked credential {credential_id}")
+
+
+@teams_app.command("create")
+def teams_create(name: str, description: str = "",
+                 owner: str | None = typer.Option(None, help="The requester it belongs to (default: shared)."),
+                 database_url: str | None = DbOpt):
+    """Create a work team (as the first admin: shared, so any requester may send jobs to it, unless --owner)."""
+    from labelloop.services import users
+
+    ctx = _ctx(database_url)
+    try:
+        users.create_team(ctx, _admin(ctx, None), name, description, owner=owner)
     except LabelloopError as exc:
         _fail(exc)
     out.print(f"created work team '{name}'")
@@ -126,6 +165,19 @@ def teams_add(team: str, usernames: list[str], database_url: str | None = DbOpt)
     out.print(f"{team}: {', '.join(t.members or [])}")
 
 
+@teams_app.command("remove")
+def teams_remove(team: str, username: str, database_url: str | None = DbOpt):
+    """Take a user off a work team."""
+    from labelloop.services import users
+
+    ctx = _ctx(database_url)
+    try:
+        t = users.remove_member(ctx, _admin(ctx, None), team, username)
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"{team}: {', '.join(t.members or [])}")
+
+
 @teams_app.command("list")
 def teams_list(database_url: str | None = DbOpt):
     """List work teams and their members."""
@@ -136,6 +188,86 @@ def teams_list(database_url: str | None = DbOpt):
     for t in users.list_teams(ctx, _admin(ctx, None)):
         table.add_row(t.name, ", ".join(t.members or []), t.description)
     out.print(table)
+
+
+def _operator(ctx: Any, username: str | None) -> Any:
+    """Who changes the storage policy: --as USER, else the first admin, else the installation's operator
+    (whoever runs the CLI against the database, before any admin exists)."""
+    from labelloop.core.access import Principal, Role
+    from labelloop.core.errors import NotFound
+
+    try:
+        return _admin(ctx, username)
+    except NotFound:
+        if username:
+            raise
+        return Principal(0, "cli", Role.ADMIN)
+
+
+def _entry_arg(entry: str) -> str:
+    """A relative path typed in the shell means the shell's folder; URIs and networks stay as they are."""
+    import ipaddress
+
+    if "://" in entry or Path(entry).is_absolute():
+        return entry
+    try:
+        ipaddress.ip_network(entry, strict=False)
+        return entry
+    except ValueError:
+        return str(Path(entry).resolve())
+
+
+@storage_app.command("allow")
+def storage_allow(
+    entry: str = typer.Argument(..., help="An absolute PATH, s3://bucket[/prefix], http(s)://host[:port] "
+                                          "or an address network such as 10.0.0.0/8."),
+    as_user: str | None = typer.Option(None, "--as", help="Admin to act as (default: the first admin)."),
+    database_url: str | None = DbOpt,
+):
+    """Allow jobs to read and write ENTRY (kept in the database: every process of the installation sees it)."""
+    from labelloop.services import storage_policy
+
+    ctx = _ctx(database_url)
+    try:
+        added = storage_policy.allow(ctx, _operator(ctx, as_user), _entry_arg(entry))
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"allowed {added}")
+
+
+@storage_app.command("disallow")
+def storage_disallow(
+    entry: str = typer.Argument(..., help="An entry listed by `labelloop storage list` (source: database)."),
+    as_user: str | None = typer.Option(None, "--as", help="Admin to act as (default: the first admin)."),
+    database_url: str | None = DbOpt,
+):
+    """Remove an entry the database keeps (settings entries and the data folder stay)."""
+    from labelloop.services import storage_policy
+
+    ctx = _ctx(database_url)
+    try:
+        removed = storage_policy.disallow(ctx, _operator(ctx, as_user), _entry_arg(entry))
+    except LabelloopError as exc:
+        _fail(exc)
+    out.print(f"removed {removed}")
+
+
+@storage_app.command("list")
+def storage_list(database_url: str | None = DbOpt):
+    """List what jobs may read and write, and where each entry comes from (data_dir, settings, database)."""
+    from labelloop.services import storage_policy
+
+    ctx = _ctx(database_url)
+    for view in storage_policy.list_entries(ctx):
+        print(f"{view.entry}\t{view.source}")  # plain lines, never truncated, for scripts too
+
+
+def _local_arg(value: str | None) -> str | None:
+    """A relative path typed on the command line is the shell's: made absolute here (the server never
+    resolves a path against its own working directory)."""
+    if value is None or "://" in value or Path(value).is_absolute():
+        return value
+    return str(Path(value).resolve())
 
 
 @jobs_app.command("create")
@@ -168,8 +300,9 @@ def jobs_create(
     ctx = _ctx(database_url)
     try:
         spec = jobs.JobSpec(
-            name=name, task_type=task_type, label_attribute_name=label_attribute_name, input_manifest_uri=manifest,
-            label_config_uri=labels, output_uri=output, team=team, workers_per_object=workers_per_object,
+            name=name, task_type=task_type, label_attribute_name=label_attribute_name,
+            input_manifest_uri=_local_arg(manifest), label_config_uri=_local_arg(labels), output_uri=_local_arg(output),
+            team=team, workers_per_object=workers_per_object,
             task_time_limit_s=task_time_limit_s, task_availability_lifetime_s=task_availability_lifetime_s,
             max_concurrent_tasks=max_concurrent_tasks, price_per_task_usd=price_per_task_usd, title=title,
             description=description, keywords=keyword, short_instruction=short_instruction,

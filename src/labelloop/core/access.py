@@ -8,10 +8,17 @@ The rules:
   made it) and admins;
 - **work on a job** (list it in the worker's jobs, take its tasks): a member of its team while the job
   accepts work, whatever their role (a requester or admin on a team labels there as a worker does);
-- **see a job**: whoever may manage it, and the members of its team;
+- **see a job** (its name and instructions, through the worker's calls): whoever may manage it, and the
+  members of its team. Its details (manifest, label configuration, output, hooks: ``GET /jobs``,
+  ``GET /jobs/{name}``) are for those who may manage it only;
 - **see a task**: only the worker whose task it is;
 - **see an event**: admins; the owner of the event's job; the worker the event is about;
-- **manage work teams and create jobs**: requesters and admins.
+- **create work teams and jobs**: requesters and admins;
+- **manage a team** (add or remove members): admins, and the requester who owns it. A team an admin
+  makes is *shared* (no owner) unless the admin names an owner; only admins change a shared team;
+- **use a team** for a job: admins; the requester who owns it; any requester when it is shared;
+- **see a team** (``GET /teams``): those who may use it (with its members), and its members (without the
+  other members' names).
 """
 
 from __future__ import annotations
@@ -27,10 +34,13 @@ __all__ = [
     "Role",
     "may_create_jobs",
     "may_manage_job",
+    "may_manage_team",
     "may_manage_teams",
     "may_see_event",
     "may_see_job",
     "may_see_task",
+    "may_see_team",
+    "may_use_team",
     "may_work_on_job",
 ]
 
@@ -85,3 +95,18 @@ def may_manage_teams(p: Principal) -> bool:
 
 def may_create_jobs(p: Principal) -> bool:
     return p.can_request
+
+
+def may_manage_team(p: Principal, owner_id: int | None) -> bool:
+    """Add or remove members: admins; the requester who owns the team (a shared team has no owner)."""
+    return p.is_admin or (p.can_request and owner_id is not None and p.id == owner_id)
+
+
+def may_use_team(p: Principal, owner_id: int | None) -> bool:
+    """Send a job to the team: admins; its owner; any requester when it is shared (``owner_id`` None)."""
+    return p.is_admin or (p.can_request and (owner_id is None or p.id == owner_id))
+
+
+def may_see_team(p: Principal, owner_id: int | None, is_member: bool) -> bool:
+    """List the team: those who may use it (with its members) and its members (without the others' names)."""
+    return may_use_team(p, owner_id) or bool(is_member)

@@ -51,3 +51,9 @@ class Unauthorized(LabelloopError):
 
 class Forbidden(LabelloopError):
     code = "AccessDeniedException"
+
+
+class Unavailable(LabelloopError):
+    """Something the server depends on (a data object's store, a host) failed or did not answer: HTTP 502."""
+
+    code = "ServiceUnavailable"

@@ -23,6 +23,7 @@ FIELD = "LabelCategoryConfig"
 DOCUMENT_VERSION = "2018-11-28"
 DOCUMENT_VERSION_2020 = "2020-03-01"
 MAX_LABEL_CHARS = 256
+MAX_LABELS = 1000  # whatever the task type allows: a bound on what every task page and answer carries
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def parse_label_config(
         raise _fail("needs 'labels', a list like [{\"label\": \"cat\"}, {\"label\": \"dog\"}]")
     if not isinstance(labels, list):
         raise _fail("'labels' must be a list")
+    if len(labels) > MAX_LABELS:
+        raise _fail(f"at most {MAX_LABELS} labels; got {len(labels)}")
     names, short_names, keys = _parse_labels(labels)
     if len(names) < min_labels:
         noun = "label" if min_labels == 1 else "labels"

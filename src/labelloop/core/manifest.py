@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +21,22 @@ _JSON_WS = " \t\r\n"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _COMMON_SCHEMES = ("s3://", "https://", "http://", "gs://", "file://")
 _EDGE_SPACE_OR_CONTROL = re.compile(r"\A\s|\s\Z|[\x00-\x1f\x7f]")
-_decode_json = json.JSONDecoder().decode
 _JSONDecodeError = json.JSONDecodeError
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _BadLine(f"key {key!r} appears more than once")
+            seen.add(key)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadLine(f"{name} is not a JSON number (the output would not be valid JSON)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +57,15 @@ class _BadLine(Exception):
     """Internal: the reason a line is rejected."""
 
 
+_decode_json = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant).decode
+
+
 def parse_manifest(
     lines: Iterable[str | bytes],
     *,
     label_attribute_name: str | None = None,
     max_errors: int = 50,
+    check_ref: Callable[[str], str | None] | None = None,
 ) -> Iterator[ManifestRecord]:
     """Stream the data objects of a manifest, one :class:`ManifestRecord` per non-blank line.
 
@@ -59,6 +77,9 @@ def parse_manifest(
     :class:`ManifestError` is raised if any line was bad (``details`` holds the first
     ``max_errors`` as ``{"line": n, "reason": "..."}``) or if there were no data objects at all.
     A caller that writes records in one transaction therefore rolls back on a bad manifest.
+
+    ``check_ref``, when given, is asked about every ``source-ref`` (the storage access policy): the reason it
+    returns makes that line bad.
     """
     if isinstance(lines, str):
         lines = lines.split("\n")
@@ -71,6 +92,10 @@ def parse_manifest(
     for line_no, raw in enumerate(lines, start=1):
         try:
             record = _parse_line(raw, line_no, label_attribute_name)
+            if check_ref is not None and record is not None and record.source_ref is not None:
+                reason = check_ref(record.source_ref)
+                if reason is not None:
+                    raise _BadLine(f"'source-ref' refused: {reason}")
         except _BadLine as exc:
             bad += 1
             if bad == 1:
@@ -86,13 +111,13 @@ def parse_manifest(
     if bad:
         raise ManifestError(
             f"input manifest has {bad:,} bad line(s); first: {first_error}",
-            field="ManifestS3Uri",
+            field="input_manifest_uri",
             details=details,
         )
     if not good:
         raise ManifestError(
             "input manifest has no data objects",
-            field="ManifestS3Uri",
+            field="input_manifest_uri",
         )
 
 
@@ -117,6 +142,10 @@ def _parse_line(raw: str | bytes, line_no: int, lan: str | None) -> ManifestReco
         obj = _decode_json(text)
     except _JSONDecodeError as exc:
         raise _BadLine(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise _BadLine("nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise _BadLine(f"has a number with too many digits ({str(exc).split(':')[0]})") from None
     if type(obj) is not dict:
         raise _BadLine(f"must be a JSON object, not {_json_type(obj)}")
     if "$" in text:

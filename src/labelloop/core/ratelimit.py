@@ -1,30 +1,32 @@
-"""A sliding-window limiter for failed sign-ins (pure: the caller passes the time)."""
+"""The sign-in limit's arithmetic (pure: the caller passes the time and the counts it read).
+
+Failed sign-ins are counted per account and per client address over a sliding window; the counts live
+in the database (``services.signin``) so every server process shares them and a restart keeps them.
+An attempt is recorded *before* its password is checked, under a lock on its keys, so parallel tries
+cannot all be checked before the first failure is counted.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 
-class FailureLimiter:
-    """Allow at most ``limit`` failures per key within ``window_s`` seconds."""
+@dataclass(frozen=True, slots=True)
+class SignInLimits:
+    window_s: int = 300
+    per_account: int = 5
+    per_address: int = 50
 
-    def __init__(self, limit: int = 5, window_s: float = 300.0):
-        self.limit = limit
-        self.window = timedelta(seconds=window_s)
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
+    def keys(self, username: str, address: str) -> list[tuple[str, int]]:
+        """The counters one attempt is recorded under, each with its limit (sorted: locks taken in order)."""
+        return sorted([(f"user:{username.lower()}"[:400], self.per_account), (f"addr:{address}"[:400], self.per_address)])
 
-    def _trim(self, key: str, now: datetime) -> deque[datetime]:
-        q = self._failures[key]
-        while q and now - q[0] >= self.window:
-            q.popleft()
-        return q
+    def since(self, now: datetime) -> datetime:
+        """Attempts at or after this moment count."""
+        return now - timedelta(seconds=self.window_s)
 
-    def blocked(self, key: str, now: datetime) -> bool:
-        return len(self._trim(key, now)) >= self.limit
 
-    def fail(self, key: str, now: datetime) -> None:
-        self._trim(key, now).append(now)
-
-    def reset(self, key: str) -> None:
-        self._failures.pop(key, None)
+def allowed(recorded: int, limit: int) -> bool:
+    """``recorded`` attempts within the window, this one included: is this one checked?"""
+    return recorded <= limit

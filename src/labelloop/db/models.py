@@ -176,6 +176,17 @@ class SignInFailure(Base):
     at: Mapped[datetime] = _ts()
 
 
+class StorageAllow(Base):
+    """An admin's storage access policy entry (``labelloop storage allow``): a local root, an S3 bucket or
+    prefix, an http(s) host or an address network; merged with ``LABELLOOP_STORAGE_ALLOW``."""
+
+    __tablename__ = "storage_allow"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    entry: Mapped[str] = mapped_column(String(1000), unique=True)
+    created_at: Mapped[datetime] = _ts()
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
 class Event(Base):
     """The append-only audit trail."""
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Exists, and_, bindparam, exists, false, or_, select, true
 
 from labelloop.core.access import Principal, may_see_job
-from labelloop.core.errors import NotFound
+from labelloop.core.errors import NotFound, ValidationError
 from labelloop.core.lifecycle import JobStatus
-from labelloop.db.models import Event, Job, TeamMember
+from labelloop.db.models import Event, Job, Team, TeamMember
 
 
 def is_member_sql(team_id: Any, user: Any = None) -> Exists:
@@ -39,12 +39,30 @@ def may_see_event_sql(p: Principal) -> ColumnElement[bool]:
     return or_(owned, Event.worker_id == p.id)
 
 
+def may_manage_team_sql(p: Principal) -> ColumnElement[bool]:
+    if p.is_admin:
+        return true()
+    return Team.owner_id == p.id if p.can_request else false()
+
+
+def may_use_team_sql(p: Principal) -> ColumnElement[bool]:
+    if p.is_admin:
+        return true()
+    return or_(Team.owner_id.is_(None), Team.owner_id == p.id) if p.can_request else false()
+
+
+def may_see_team_sql(p: Principal) -> ColumnElement[bool]:
+    return or_(may_use_team_sql(p), is_member_sql(Team.id, p.id))
+
+
 _JOB_BY_NAME = select(Job.__table__, is_member_sql(Job.team_id).label("is_member")).where(
     Job.name_key == bindparam("b_name"))
 
 
 def job_row_for(conn: Connection, name: str, p: Principal) -> Any:
     """The job's row (with ``is_member``: the principal is on its team) if this principal may see it."""
+    if "\x00" in name:  # PostgreSQL refuses NUL in text: a 400 naming the field, never a 500
+        raise ValidationError("name must not contain NUL characters", field="name")
     row = conn.execute(_JOB_BY_NAME, {"b_name": name.lower(), "b_user": p.id}).first()
     if row is None or not may_see_job(p, row.requester_id, row.is_member):
         raise NotFound(f"no labeling job '{name}'", field="name")

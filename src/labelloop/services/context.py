@@ -60,6 +60,16 @@ class Context:
     writer: BatchWriter = field(init=False)
     job_infos: BoundedCache = field(init=False)  # labelloop.services.jobs.JobInfo by job id
     tokens: TokenCache = field(init=False)
+    _secret_key: str | None = field(init=False, default=None)
+
+    @property
+    def secret_key(self) -> str:
+        """The installation's secret key (``services.installation.secret_key``), read once per process."""
+        if self._secret_key is None:
+            from labelloop.services.installation import secret_key
+
+            self._secret_key = secret_key(self)
+        return self._secret_key
 
     def __post_init__(self) -> None:
         from labelloop.services.users import TokenCache
@@ -86,7 +96,8 @@ class Context:
 
 def build_context(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Context:
     from labelloop.db.engine import make_engine
+    from labelloop.services.storage_policy import PolicySource
 
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    return Context(engine=engine, storage=Storage(s3_endpoint_url=settings.s3_endpoint_url), settings=settings,
-                   clock=clock)
+    storage = Storage(s3_endpoint_url=settings.s3_endpoint_url, policy=PolicySource(engine, settings))
+    return Context(engine=engine, storage=storage, settings=settings, clock=clock)

@@ -7,9 +7,8 @@ import json
 from importlib.metadata import entry_points
 from typing import Any
 
-import httpx
-
 from labelloop.core.errors import ValidationError
+from labelloop.storage import Refused, Storage
 
 ENTRY_POINT_GROUP = "labelloop.hooks"
 VERSION = "2018-10-16"
@@ -19,10 +18,20 @@ class HookError(Exception):
     """The hook failed or answered nonsense; the data object is marked FailedNonRetryableError."""
 
 
-def validate_hook_ref(ref: str | None, field: str) -> None:
+def validate_hook_ref(ref: str | None, field: str, storage: Storage | None = None) -> None:
+    """A hook is ``python:NAME`` (registered) or an http(s) URL the storage access policy allows (its host
+    listed, its addresses public or listed); the URL is checked again at every call."""
     if ref is None:
         return
     if ref.startswith(("http://", "https://")):
+        if storage is None:
+            raise ValidationError(f"{field}: http(s) hooks need the storage access policy", field=field)
+        try:
+            storage.check(ref)
+        except Refused as exc:
+            raise ValidationError(f"{field}: {exc.reason}", field=field) from None
+        except OSError as exc:
+            raise ValidationError(f"{field}: {ref}: {exc}", field=field) from None
         return
     if ref.startswith("python:"):
         name = ref[len("python:"):]
@@ -32,33 +41,41 @@ def validate_hook_ref(ref: str | None, field: str) -> None:
     raise ValidationError("a hook is an http(s):// URL or python:NAME (entry point labelloop.hooks)", field=field)
 
 
-def call_hook(ref: str, payload: dict, *, timeout_s: float = 30.0) -> Any:
-    """Call a hook with Lambda-shaped JSON and return its decoded answer."""
+def call_hook(ref: str, payload: dict, *, storage: Storage | None = None, timeout_s: float = 30.0) -> Any:
+    """Call a hook with Lambda-shaped JSON and return its decoded answer. An http(s) hook goes through
+    ``storage`` (the access policy, checked at every call; no redirects followed)."""
     try:
         if ref.startswith("python:"):
             name = ref[len("python:"):]
             (ep,) = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
             return json.loads(json.dumps(ep.load()(payload)))
-        r = httpx.post(ref, json=payload, timeout=timeout_s)
+        if storage is None:
+            raise HookError(f"hook {ref}: http(s) hooks need the storage access policy")
+        status, body = storage.post_json(ref, payload, timeout_s=timeout_s)
     except HookError:
         raise
+    except Refused as exc:
+        raise HookError(f"hook {ref} refused: {exc.reason}") from None
     except Exception as exc:  # whatever the hook did wrong is the object's failure reason
         raise HookError(f"hook {ref} failed: {type(exc).__name__}: {exc}") from None
-    if r.status_code >= 300:
-        raise HookError(f"hook {ref} answered HTTP {r.status_code}: {r.text[:200]}")
+    text = body.decode("utf-8", "replace")
+    if status >= 300:
+        raise HookError(f"hook {ref} answered HTTP {status}: {text[:200]}")
     try:
-        return r.json()
+        return json.loads(body)
     except ValueError:
-        raise HookError(f"hook {ref} did not answer JSON: {r.text[:200]!r}") from None
+        raise HookError(f"hook {ref} did not answer JSON: {text[:200]!r}") from None
 
 
 def job_arn(job_name: str) -> str:
     return f"arn:aws:sagemaker:local:000000000000:labeling-job/{job_name.lower()}"
 
 
-def pre_annotation(ref: str, job_name: str, data_object: dict) -> tuple[Any, bool]:
+def pre_annotation(ref: str, job_name: str, data_object: dict, *, storage: Storage | None = None,
+                   timeout_s: float = 30.0) -> tuple[Any, bool]:
     """Returns (taskInput, human annotation required)."""
-    answer = call_hook(ref, {"version": VERSION, "labelingJobArn": job_arn(job_name), "dataObject": data_object})
+    answer = call_hook(ref, {"version": VERSION, "labelingJobArn": job_arn(job_name), "dataObject": data_object},
+                       storage=storage, timeout_s=timeout_s)
     if not isinstance(answer, dict) or "taskInput" not in answer:
         raise HookError(f"pre-annotation hook {ref} must answer an object with 'taskInput'; got {str(answer)[:200]}")
     required = answer.get("isHumanAnnotationRequired", answer.get("humanAnnotationRequired", True))
@@ -69,13 +86,14 @@ def pre_annotation(ref: str, job_name: str, data_object: dict) -> tuple[Any, boo
     return answer["taskInput"], required
 
 
-def post_annotation(ref: str, job_name: str, labels: list[str], lan: str, payload_uri: str) -> dict[str, dict]:
+def post_annotation(ref: str, job_name: str, labels: list[str], lan: str, payload_uri: str, *,
+                    storage: Storage | None = None, timeout_s: float = 30.0) -> dict[str, dict]:
     """Returns {datasetObjectId: content} where content holds ``<LAN>`` (and maybe ``<LAN>-metadata``)."""
     answer = call_hook(ref, {
         "version": VERSION, "labelingJobArn": job_arn(job_name), "labelCategories": labels,
         "labelAttributeName": lan, "roleArn": "arn:aws:iam::000000000000:role/labelloop",
         "payload": {"s3Uri": payload_uri},
-    })
+    }, storage=storage, timeout_s=timeout_s)
     if not isinstance(answer, list):
         raise HookError(f"post-annotation hook {ref} must answer a list; got {type(answer).__name__}")
     out = {}

@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 import json
+import pickle
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.core.access import may_create_jobs, may_manage_job
-from labelloop.core.errors import Conflict, Forbidden, ResourceInUse, ValidationError
+from labelloop.core.errors import Conflict, Forbidden, ManifestError, ResourceInUse, ValidationError
 from labelloop.core.labels import LabelConfig, parse_label_config
 from labelloop.core.lifecycle import JobStatus, ObjectStatus, TaskStatus
 from labelloop.core.manifest import parse_manifest
 from labelloop.core.names import validate_job_name, validate_keywords, validate_label_attribute_name
 from labelloop.core.tasktypes import get_task_type
 from labelloop.db.models import DataObject, Job, Team
-from labelloop.services.access import job_row_for, may_see_job_sql
+from labelloop.services.access import job_row_for, may_manage_job_sql
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
 from labelloop.services.hooks import validate_hook_ref
 from labelloop.services.leases import expire_leases
 from labelloop.services.lifecycle import transition
-from labelloop.services.users import team_id
-from labelloop.services.views import JobView, LabelCounters
-from labelloop.storage import join
+from labelloop.services.users import team_for_use
+from labelloop.services.views import JobBrief, JobView, LabelCounters
+from labelloop.storage import Refused, join
 
 IMPORT_CHUNK = 5000
 
@@ -73,21 +76,87 @@ def _load_label_config(ctx: Context, spec: JobSpec, min_labels: int, max_labels:
         raise ValidationError("give exactly one of label_config_uri and label_config", field="label_config_uri")
     raw = spec.label_config
     if raw is None:
-        try:
-            raw = ctx.storage.read_bytes(spec.label_config_uri)
-        except (OSError, ValueError) as exc:
-            raise ValidationError(f"cannot read {spec.label_config_uri}: {exc}", field="label_config_uri") from None
+        with _read(ctx, spec.label_config_uri, "label_config_uri", "label category file",
+                   max_bytes=LABEL_CONFIG_MAX_BYTES) as f:
+            raw = f.read()
     return parse_label_config(raw, min_labels=min_labels, max_labels=max_labels)
 
 
-def _manifest_lines(ctx: Context, uri: str) -> Iterator[bytes]:
+LABEL_CONFIG_MAX_BYTES = 10 << 20
+
+
+@contextmanager
+def _read(ctx: Context, uri: str, field: str, what: str, *, max_bytes: int | None = None) -> Iterator[IO[bytes]]:
+    """A whole object read under the storage policy and the manifest limits (size, time), outside any
+    transaction; every refusal or failure is a ValidationError naming ``field``."""
+    settings = ctx.settings
+    limit = max_bytes if max_bytes is not None else int(settings.manifest_max_mb * 1e6)
     try:
-        with ctx.storage.open_read(uri) as f:
-            yield from f
+        spool = ctx.storage.read_limited(uri, max_bytes=limit, timeout_s=settings.manifest_read_timeout_s, what=what)
+    except Refused as exc:
+        raise ValidationError(f"{field}: {exc.reason}", field=field) from None
     except FileNotFoundError:
-        raise ValidationError(f"input manifest not found: {uri}", field="input_manifest_uri") from None
+        raise ValidationError(f"{field}: {what} not found: {uri}", field=field) from None
     except (OSError, ValueError) as exc:
-        raise ValidationError(f"cannot read input manifest {uri}: {exc}", field="input_manifest_uri") from None
+        raise ValidationError(f"{field}: cannot read {what} {uri}: {exc}", field=field) from None
+    with spool:
+        yield spool
+
+
+def _check_uri(ctx: Context, uri: str, field: str, *, write: bool = False) -> None:
+    try:
+        ctx.storage.check(uri, write=write)
+    except Refused as exc:
+        raise ValidationError(f"{field}: {exc.reason}", field=field) from None
+    except OSError as exc:  # a host that does not resolve
+        raise ValidationError(f"{field}: {uri}: {exc}", field=field) from None
+
+
+@dataclass
+class _Objects:
+    """A manifest read and validated before the write: the rows to insert, pickled in chunks to a spool."""
+
+    spool: IO[bytes]
+    count: int
+    chunks: int
+    first_line: bytes
+
+
+def _read_objects(ctx: Context, spec: JobSpec, first_status: ObjectStatus) -> _Objects:
+    """Read the manifest (policy, size and time limits) and validate every line, its ``source-ref`` under the
+    storage policy among them, with no transaction open; a bad line raises ManifestError naming it."""
+    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 (closed by the caller)
+    try:
+        with _read(ctx, spec.input_manifest_uri, "input_manifest_uri", "input manifest") as f:
+            first_line = next((raw for raw in f if raw.strip()), b"{}")
+            f.seek(0)
+            records = parse_manifest(f, label_attribute_name=spec.label_attribute_name,
+                                     check_ref=ctx.storage.ref_checker())
+            chunk: list[dict[str, Any]] = []
+            count = chunks = 0
+            for rec in records:
+                chunk.append({
+                    "position": count, "line": rec.text, "source_ref": rec.source_ref,
+                    "status": ObjectStatus.SKIPPED if rec.prior_label else first_status, "active_count": 0,
+                    "answer_count": 0, "human_annotated": True,
+                })
+                count += 1
+                if len(chunk) >= IMPORT_CHUNK:
+                    pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+                    chunks += 1
+                    chunk = []
+            if chunk:
+                pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+                chunks += 1
+    except ManifestError as exc:
+        out.close()
+        raise ManifestError(exc.message, field="input_manifest_uri",
+                            details=exc.details) from None
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return _Objects(out, count, chunks, first_line)
 
 
 def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> JobView:
@@ -101,18 +170,30 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> JobView:
     )
     keywords = validate_keywords(spec.keywords)
     algorithm = task_type.check_algorithm(spec.consolidation_algorithm)
-    validate_hook_ref(spec.pre_hook, "pre_hook")
-    validate_hook_ref(spec.post_hook, "post_hook")
+    validate_hook_ref(spec.pre_hook, "pre_hook", ctx.storage)
+    validate_hook_ref(spec.post_hook, "post_hook", ctx.storage)
     labels = _load_label_config(ctx, spec, task_type.min_labels, task_type.max_labels)
     output_root = spec.output_uri or str(ctx.settings.data_dir.resolve() / "output")
-    if spec.ui_template is not None:
-        from labelloop.services.templates import check_job_template
+    _check_uri(ctx, join(output_root, spec.name) + "/", "output_uri", write=True)
+    first = ObjectStatus.PREPROCESSING if spec.pre_hook else ObjectStatus.PENDING
+    objects = _read_objects(ctx, spec, first)  # before the transaction: a slow manifest holds no lock
+    try:
+        if spec.ui_template is not None:
+            from labelloop.services.templates import check_job_template
 
-        check_job_template(ctx, spec, task_type, labels)
+            check_job_template(ctx, spec, task_type, labels, first_line=objects.first_line)
+        _write_job(ctx, principal, spec, task_type, labels, keywords, algorithm, output_root, objects)
+    finally:
+        objects.spool.close()
+    return describe_job(ctx, principal, spec.name)
+
+
+def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any, labels: LabelConfig,
+               keywords: list[str], algorithm: str, output_root: str, objects: _Objects) -> None:
     now = ctx.clock()
 
     def unit(conn: Connection) -> None:
-        tid = team_id(conn, spec.team)
+        tid = team_for_use(conn, principal, spec.team)
         try:
             job_id = conn.execute(
                 insert(Job).values(
@@ -133,35 +214,22 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> JobView:
             ).inserted_primary_key[0]
         except IntegrityError:
             raise ResourceInUse(f"a job named '{spec.name}' already exists (names ignore case)", field="name") from None
-        first = ObjectStatus.PREPROCESSING if spec.pre_hook else ObjectStatus.PENDING
-        count = _import_objects(conn, job_id, ctx, spec, first)
+        count = _import_objects(conn, job_id, objects)
         transition(conn, Job, Job.id == job_id, JobStatus.INITIALIZING, JobStatus.IN_PROGRESS, object_count=count)
         record(conn, "job.created", at=now, actor=principal.username, job_id=job_id, objects=count, task_type=task_type.name)
 
     ctx.write(unit)
-    return describe_job(ctx, principal, spec.name)
 
 
-def _import_objects(conn: Connection, job_id: int, ctx: Context, spec: JobSpec, first_status: ObjectStatus) -> int:
-    """Stream the manifest into data_objects in chunks; ManifestError propagates and rolls everything back."""
-    records = parse_manifest(_manifest_lines(ctx, spec.input_manifest_uri), label_attribute_name=spec.label_attribute_name)
-    chunk: list[dict[str, Any]] = []
-    count = 0
-    for rec in records:
-        chunk.append(
-            {
-                "job_id": job_id, "position": count, "line": rec.text, "source_ref": rec.source_ref,
-                "status": ObjectStatus.SKIPPED if rec.prior_label else first_status, "active_count": 0, "answer_count": 0,
-                "human_annotated": True,
-            }
-        )
-        count += 1
-        if len(chunk) >= IMPORT_CHUNK:
-            conn.execute(insert(DataObject), chunk)
-            chunk = []
-    if chunk:
+def _import_objects(conn: Connection, job_id: int, objects: _Objects) -> int:
+    """Insert the validated rows in chunks (a retry of the unit reads the spool again from the start)."""
+    objects.spool.seek(0)
+    for _ in range(objects.chunks):
+        chunk = pickle.load(objects.spool)  # our own spool, written above
+        for row in chunk:
+            row["job_id"] = job_id
         conn.execute(insert(DataObject), chunk)
-    return count
+    return objects.count
 
 
 @dataclass(frozen=True)
@@ -243,13 +311,26 @@ def _describe(conn: Connection, row: Any) -> JobView:
 
 
 def describe_job(ctx: Context, principal: Principal, name: str) -> JobView:
+    """A job in full, for those who may manage it; a member of its team gets 403 (they read ``job_brief``
+    and their tasks), anyone else 404."""
     with ctx.engine.connect() as conn:
-        return _describe(conn, job_row_for(conn, name, principal))
+        row = job_row_for(conn, name, principal)
+        if not may_manage_job(principal, row.requester_id):
+            raise Forbidden(f"only the owner of job '{row.name}' and admins read its details", field="name")
+        return _describe(conn, row)
+
+
+def job_brief(ctx: Context, principal: Principal, name: str) -> JobBrief:
+    """What a member of the job's team (or its manager) sees of it: title and instructions."""
+    with ctx.engine.connect() as conn:
+        row = job_row_for(conn, name, principal)
+    return JobBrief(name=row.name, title=row.title, description=row.description,
+                    short_instruction=row.short_instruction, full_instruction=row.full_instruction)
 
 
 def list_jobs(ctx: Context, principal: Principal, *, status: str | None = None) -> list[JobView]:
-    """The jobs this principal may see (``core.access.may_see_job``), oldest first."""
-    q = select(Job.__table__).where(may_see_job_sql(principal)).order_by(Job.created_at, Job.id)
+    """The jobs this principal may manage (``core.access.may_manage_job``), oldest first."""
+    q = select(Job.__table__).where(may_manage_job_sql(principal)).order_by(Job.created_at, Job.id)
     if status:
         if status not in JobStatus.__members__.values():
             raise ValidationError(f"status must be one of {', '.join(JobStatus)}", field="status")

@@ -14,17 +14,22 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from labelloop.core.access import Principal, Role, may_manage_teams
+from labelloop.core.access import Principal, Role, may_manage_team, may_manage_teams, may_see_team, may_use_team
 from labelloop.core.errors import Forbidden, NotFound, ResourceInUse, Unauthorized, ValidationError
 from labelloop.core.names import validate_team_name
 from labelloop.db.models import ApiToken, Team, TeamMember, User
+from labelloop.services.access import is_member_sql, may_see_team_sql
 from labelloop.services.events import record
-from labelloop.services.views import TeamView
+from labelloop.services.views import CredentialView, TeamView
 
 if TYPE_CHECKING:
     from labelloop.services.context import Context
 
 ROLES = tuple(Role)
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 1024  # longer is refused before any hashing (argon2 of a huge string is a cheap DoS)
+MAX_USERNAME_CHARS = 128
+TOKEN_KINDS = ("api", "session")  # the AWS-style access keys of the Ground Truth API will be a third kind
 _hasher = PasswordHasher()
 _DUMMY_HASH: str | None = None  # made on first use: a full argon2 hash costs ~0.1 s at every process start
 
@@ -45,10 +50,11 @@ def create_user(ctx: Context, username: str, password: str, role: str, *, actor:
     """Create a user; the password is stored as an argon2 hash."""
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}; got '{role}'", field="role")
-    if not username or len(username) > 128 or not username.isprintable() or " " in username:
+    if not username or len(username) > MAX_USERNAME_CHARS or not username.isprintable() or " " in username:
         raise ValidationError("username must be 1-128 printable characters without spaces", field="username")
-    if len(password) < 8:
+    if len(password) < MIN_PASSWORD_CHARS:
         raise ValidationError("password must be at least 8 characters", field="password")
+    check_password_length(password)
     password_hash = _hasher.hash(password)
 
     def unit(conn: Connection) -> int:
@@ -83,8 +89,23 @@ def acting_principal(ctx: Context, username: str | None) -> Principal:
     return Principal(*row)
 
 
+def check_password_length(password: str) -> None:
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise ValidationError(f"password must be at most {MAX_PASSWORD_CHARS} characters", field="password")
+    if "\x00" in password:
+        raise ValidationError("password must not contain NUL characters", field="password")
+
+
+def check_sign_in_input(username: str, password: str) -> None:
+    """What a sign-in refuses before any lookup or hashing (400): NUL characters, overlong values."""
+    if "\x00" in username or len(username) > MAX_USERNAME_CHARS:
+        raise ValidationError("username must be at most 128 characters, without NUL", field="username")
+    check_password_length(password)
+
+
 def check_password(ctx: Context, username: str, password: str) -> Principal:
     """Verify a password; the same work is done for unknown users, so timing tells nothing."""
+    check_sign_in_input(username, password)
     with ctx.engine.connect() as conn:
         row = conn.execute(select(User.__table__).where(User.username == username)).first()
     try:
@@ -96,12 +117,15 @@ def check_password(ctx: Context, username: str, password: str) -> Principal:
     return Principal(row.id, row.username, row.role)
 
 
-def issue_token(ctx: Context, principal: Principal, *, kind: str = "api", ttl_s: int | None = None) -> str:
+def issue_token(ctx: Context, principal: Principal, *, kind: str = "api", ttl_s: int | None = None,
+                name: str | None = None) -> str:
     """A new random bearer token (only its SHA-256 is stored)."""
+    if name is not None and len(name) > 128:
+        raise ValidationError("a token's name is at most 128 characters", field="name")
     token = secrets.token_urlsafe(32)
     now = ctx.clock()
     ctx.write(lambda conn: conn.execute(insert(ApiToken).values(
-        user_id=principal.id, token_hash=_token_hash(token), kind=kind, created_at=now,
+        user_id=principal.id, token_hash=_token_hash(token), kind=kind, created_at=now, name=name,
         expires_at=now + timedelta(seconds=ttl_s) if ttl_s else None)))
     return token
 
@@ -172,23 +196,89 @@ def revoke_token(ctx: Context, token: str) -> None:
     cache.rows.pop(digest, None)
 
 
-def create_team(ctx: Context, principal: Principal, name: str, description: str = "") -> TeamView:
+# One credentials model: session tokens (the portal's cookie), API tokens (bearer) and, with the Ground
+# Truth API, AWS-style access keys are rows of api_tokens told apart by ``kind``; each is listed and
+# revoked by its id, by its user or an admin.
+
+_CREDENTIALS = select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.created_at, ApiToken.expires_at,
+                      User.username).join(User, User.id == ApiToken.user_id)
+
+
+def list_credentials(ctx: Context, principal: Principal, *, user: str | None = None) -> list[CredentialView]:
+    """The unexpired credentials of ``principal`` (or, for admins, of ``user``), oldest first."""
+    if user is not None and user != principal.username and not principal.is_admin:
+        raise Forbidden("only admins list other users' credentials", field="user")
+    with ctx.engine.connect() as conn:
+        owner = get_user(conn, user) if user is not None else principal
+        now = ctx.clock()
+        rows = conn.execute(_CREDENTIALS.where(ApiToken.user_id == owner.id)
+                            .where((ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
+                            .order_by(ApiToken.id)).all()
+    return [CredentialView(id=r.id, kind=r.kind, name=r.name, username=r.username, created_at=r.created_at,
+                           expires_at=r.expires_at) for r in rows]
+
+
+def revoke_credential(ctx: Context, principal: Principal, credential_id: int) -> None:
+    """Delete a credential by its id: its user's own, or any for admins (others' are 404, not 403, so ids
+    tell nothing). The process that revokes stops accepting it at once; others within TOKEN_CACHE_S."""
+    cache = ctx.tokens
+    cache.revocations += 1
+
+    def unit(conn: Connection) -> str:
+        q = select(ApiToken.token_hash, ApiToken.user_id, ApiToken.kind).where(ApiToken.id == credential_id)
+        row = conn.execute(q).first()
+        if row is None or not (principal.is_admin or row.user_id == principal.id):
+            raise NotFound(f"no credential {credential_id}", field="id")
+        conn.execute(delete(ApiToken).where(ApiToken.id == credential_id))
+        record(conn, "credential.revoked", at=ctx.clock(), actor=principal.username, worker_id=row.user_id,
+               credential=credential_id, credential_kind=row.kind)
+        return str(row.token_hash)
+
+    try:
+        digest = ctx.write(unit)
+    finally:
+        cache.revocations += 1
+    cache.rows.pop(digest, None)
+
+
+def create_team(ctx: Context, principal: Principal, name: str, description: str = "", *,
+                owner: str | None = None) -> TeamView:
+    """A team made by a requester is theirs; one made by an admin is shared (any requester may send jobs to
+    it, only admins change it) unless the admin names an ``owner`` (a requester)."""
     if not may_manage_teams(principal):
         raise Forbidden("only requesters and admins create work teams")
-    validate_team_name(name)
+    validate_team_name(name, field="name")
+    if owner is not None and not principal.is_admin:
+        raise Forbidden("only admins create a team for another requester", field="owner")
+    if len(description) > 200 or "\x00" in description:
+        raise ValidationError("description is at most 200 characters, without NUL", field="description")
 
-    def unit(conn: Connection) -> int:
+    def unit(conn: Connection) -> tuple[int, int | None]:
+        owner_id: int | None = None if principal.is_admin else principal.id
+        if owner is not None:
+            o = get_user(conn, owner)
+            if o.role != Role.REQUESTER:
+                raise ValidationError(f"the owner of a team is a requester; '{owner}' is {o.role}", field="owner")
+            owner_id = o.id
         try:
             tid: int = conn.execute(
-                insert(Team).values(name=name, name_key=name.lower(), description=description[:200],
-                                    created_at=ctx.clock())
+                insert(Team).values(name=name, name_key=name.lower(), description=description,
+                                    created_at=ctx.clock(), owner_id=owner_id)
             ).inserted_primary_key[0]
         except IntegrityError:
-            raise ResourceInUse(f"work team '{name}' already exists", field="WorkteamName") from None
-        record(conn, "team.created", at=ctx.clock(), actor=principal.username, team=name)
-        return tid
+            raise ResourceInUse(f"work team '{name}' already exists", field="name") from None
+        record(conn, "team.created", at=ctx.clock(), actor=principal.username, team=name, owner_id=owner_id)
+        return tid, owner_id
 
-    return TeamView(id=ctx.write(unit), name=name, description=description, members=[])
+    tid, owner_id = ctx.write(unit)
+    return TeamView(id=tid, name=name, description=description, members=[], owner=_owner_name(ctx, owner_id))
+
+
+def _owner_name(ctx: Context, owner_id: int | None) -> str | None:
+    if owner_id is None:
+        return None
+    with ctx.engine.connect() as conn:
+        return conn.execute(select(User.username).where(User.id == owner_id)).scalar()
 
 
 def team_id(conn: Connection, name: str) -> int:
@@ -198,12 +288,33 @@ def team_id(conn: Connection, name: str) -> int:
     return int(tid)
 
 
+def team_for_use(conn: Connection, principal: Principal, name: str) -> int:
+    """The id of the team ``principal`` sends a job to: 404 when it does not exist, 403 when it is another
+    requester's (``core.access.may_use_team``)."""
+    row = conn.execute(select(Team.id, Team.owner_id).where(Team.name_key == name.lower())).first()
+    if row is None:
+        raise NotFound(f"no work team '{name}'", field="team")
+    if not may_use_team(principal, row.owner_id):
+        raise Forbidden(f"work team '{name}' belongs to another requester", field="team")
+    return int(row.id)
+
+
+def _team_for_change(conn: Connection, principal: Principal, name: str) -> int:
+    row = conn.execute(select(Team.id, Team.owner_id, is_member_sql(Team.id, principal.id).label("member"))
+                       .where(Team.name_key == name.lower())).first()
+    if row is None or not may_see_team(principal, row.owner_id, row.member):
+        raise NotFound(f"no work team '{name}'", field="name")
+    if not may_manage_team(principal, row.owner_id):
+        raise Forbidden(f"only admins and the owner of work team '{name}' change it", field="name")
+    return int(row.id)
+
+
 def add_members(ctx: Context, principal: Principal, team: str, usernames: list[str]) -> TeamView:
     if not may_manage_teams(principal):
         raise Forbidden("only requesters and admins manage work teams")
 
     def unit(conn: Connection) -> None:
-        tid = team_id(conn, team)
+        tid = _team_for_change(conn, principal, team)
         for username in usernames:
             user = get_user(conn, username)
             exists = conn.execute(
@@ -217,27 +328,44 @@ def add_members(ctx: Context, principal: Principal, team: str, usernames: list[s
     return describe_team(ctx, team)
 
 
+def remove_member(ctx: Context, principal: Principal, team: str, username: str) -> TeamView:
+    """Take a user off a team (their open leases run out as usual; they take no new tasks)."""
+    if not may_manage_teams(principal):
+        raise Forbidden("only requesters and admins manage work teams")
+
+    def unit(conn: Connection) -> None:
+        tid = _team_for_change(conn, principal, team)
+        user = get_user(conn, username)
+        gone = conn.execute(delete(TeamMember).where(TeamMember.team_id == tid, TeamMember.user_id == user.id))
+        if not gone.rowcount:
+            raise NotFound(f"'{username}' is not on work team '{team}'", field="username")
+        record(conn, "team.member_removed", at=ctx.clock(), actor=principal.username, worker_id=user.id, team=team)
+
+    ctx.write(unit)
+    return describe_team(ctx, team)
+
+
 def describe_team(ctx: Context, name: str) -> TeamView:
     with ctx.engine.connect() as conn:
         tid = team_id(conn, name)
-        row = conn.execute(select(Team.name, Team.description).where(Team.id == tid)).one()
+        row = conn.execute(select(Team.name, Team.description, User.username)
+                           .outerjoin(User, User.id == Team.owner_id).where(Team.id == tid)).one()
         members = conn.execute(
             select(User.username).join(TeamMember, TeamMember.user_id == User.id).where(TeamMember.team_id == tid)
             .order_by(User.username)
         ).scalars().all()
-    return TeamView(id=tid, name=row.name, description=row.description, members=list(members))
+    return TeamView(id=tid, name=row.name, description=row.description, members=list(members), owner=row.username)
 
 
 def list_teams(ctx: Context, principal: Principal) -> list[TeamView]:
-    """Requesters and admins see every team with its members; a worker sees only the teams they are
-    in, without the other members' names."""
-    query = select(Team.name).order_by(Team.name)
-    manager = may_manage_teams(principal)
-    if not manager:
-        query = query.join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.user_id == principal.id)
+    """The teams this principal may see (``core.access.may_see_team``): those they may use, with their
+    members and owner; the teams they are a member of, without the other members' names."""
+    query = (select(Team.name, Team.owner_id).where(may_see_team_sql(principal)).order_by(Team.name))
     with ctx.engine.connect() as conn:
-        names = conn.execute(query).scalars().all()
-    teams = [describe_team(ctx, n) for n in names]
-    if not manager:
-        teams = [TeamView(id=t.id, name=t.name, description=t.description) for t in teams]
+        rows = conn.execute(query).all()
+    teams = []
+    for name, owner_id in rows:
+        t = describe_team(ctx, name)
+        teams.append(t if may_use_team(principal, owner_id) else TeamView(id=t.id, name=t.name,
+                                                                           description=t.description))
     return teams

@@ -138,6 +138,30 @@ class TeamView:
     name: str
     description: str
     members: list[str] | None = field(default=None)  # None: not shown to this principal
+    owner: str | None = None  # the requester it belongs to; None: shared by an admin (or not shown)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialView:
+    """A session token, API token (or, later, an access key) of a user; never the secret itself."""
+
+    id: int
+    kind: str
+    name: str | None
+    username: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobBrief:
+    """What a member of a job's team sees of it (the portal's labeling page): no URIs, configs or hooks."""
+
+    name: str
+    title: str
+    description: str
+    short_instruction: str
+    full_instruction: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,11 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from labelloop import __version__
-from labelloop.core.ratelimit import FailureLimiter
 from labelloop.services.context import Context, build_context
 from labelloop.settings import Settings
-from labelloop.web import errors, portal
+from labelloop.web import docs_ui, errors, openapi, portal
 from labelloop.web.api import router
+from labelloop.web.headers import SecurityHeaders
 from labelloop.web.hot import HotPaths
 from labelloop.web.limits import BodyLimit
 
@@ -38,14 +38,16 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None, 
         finally:
             ctx.close()
 
-    app = FastAPI(title="labelloop", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="labelloop", version=__version__, lifespan=lifespan, docs_url=None,
                   description="Self-hosted data labeling, compatible with SageMaker Ground Truth.")
     app.state.ctx = ctx
-    app.state.login_limiter = FailureLimiter(limit=5, window_s=300)  # API and portal sign-ins alike
     errors.install(app)
+    openapi.install(app)  # the description without FastAPI's 422s, with each route's statuses and bodies
     app.include_router(router)
+    docs_ui.install(app)  # /docs from local files; before the portal's /static mount
     portal.install(app)
     app.add_middleware(BodyLimit)  # the routes' body limits; the hot paths apply the same table themselves
     if hot_paths:
-        app.add_middleware(HotPaths)  # outermost: the two hot calls skip everything else
+        app.add_middleware(HotPaths)  # the two hot calls skip everything else
+    app.add_middleware(SecurityHeaders)  # outermost: every response, the hot calls' too, gets the headers
     return app

@@ -15,7 +15,7 @@ def csrf_token(secret: str, session: str) -> str:
 
 
 def check_csrf(request: Request, session: str) -> None:
-    expected = csrf_token(request.app.state.ctx.settings.secret_key, session)
+    expected = csrf_token(request.app.state.ctx.secret_key, session)
     given = request.headers.get("x-csrf-token", "")
     if not hmac.compare_digest(expected, given):
         raise Forbidden("missing or wrong X-CSRF-Token header")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labelloop.core import errors as e
+from labelloop.core.storage_policy import Refused
 
 STATUS = {
     e.ManifestError: 400,
@@ -19,6 +22,7 @@ STATUS = {
     e.LimitExceeded: 429,
     e.Unauthorized: 401,
     e.Forbidden: 403,
+    e.Unavailable: 502,
 }
 
 
@@ -59,6 +63,20 @@ def _field(loc) -> str:
     return ".".join(str(p) for p in parts)
 
 
+@contextmanager
+def storage_errors(what: str = "data object") -> Iterator[None]:
+    """Reading storage on a request: a refused URI is 403, a missing object 404, an unreachable store or
+    host 502, each in the one error shape (the URI itself is not shown to the worker)."""
+    try:
+        yield
+    except Refused:
+        raise e.Forbidden(f"the storage access policy does not allow this {what}") from None
+    except FileNotFoundError:
+        raise e.NotFound(f"the {what} does not exist") from None
+    except OSError as exc:
+        raise e.Unavailable(f"the {what} cannot be read now: {type(exc).__name__}") from None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.LabelloopError)
     async def _domain(_request: Request, exc: e.LabelloopError):
@@ -67,3 +85,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _request(_request: Request, exc: RequestValidationError):
         return request_error_response(exc.errors())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException):
+        """Starlette's own errors (no such route 404, method 405, body over its limit 413) in the one shape."""
+        code = HTTP_CODES.get(exc.status_code, "ValidationException")
+        return JSONResponse(error_body(code, str(exc.detail), "body" if exc.status_code == 413 else None),
+                            exc.status_code, headers=getattr(exc, "headers", None))
+
+
+HTTP_CODES = {404: "ResourceNotFound", 405: "MethodNotAllowed", 413: "ValidationException"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,8 +32,13 @@ def too_large(limit: int) -> JSONResponse:
                         413)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from ``receive`` once a streamed body passes its limit. An HTTPException, so FastAPI's body
+    reading lets it through (it turns other errors into a 400) and ``web.errors`` renders it as 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+        self.limit = limit
 
 
 class BodyLimit:
@@ -59,7 +65,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: MutableMapping[str, Any]) -> None:

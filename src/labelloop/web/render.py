@@ -8,6 +8,7 @@ from typing import Any
 
 from labelloop.services.views import (
     AvailableJobView,
+    CredentialView,
     EventView,
     HistoryView,
     JobView,
@@ -94,4 +95,10 @@ def team(v: TeamView) -> dict[str, Any]:
     out: dict[str, Any] = {"id": v.id, "name": v.name, "description": v.description}
     if v.members is not None:
         out["members"] = v.members
+        out["owner"] = v.owner
     return out
+
+
+def credential(v: CredentialView) -> dict[str, Any]:
+    return {"id": v.id, "kind": v.kind, "name": v.name, "username": v.username, "created_at": v1_time(v.created_at),
+            "expires_at": None if v.expires_at is None else v1_time(v.expires_at)}

@@ -83,7 +83,7 @@ def consolidate_batch(ctx: Context, p: JobPass, state: str | None, finishing: bo
                                                       if pos in responses], now)
     request_uri = write_consolidation_request(ctx, job, _consolidation_request(ready, new), now)
     if job.post_hook:
-        results, state = _from_hook(job, task_type, targets, labels, request_uri, now), state
+        results, state = _from_hook(ctx, job, task_type, targets, labels, request_uri, now), state
     else:
         def history() -> list[ObjectAnswers]:
             with ctx.engine.connect() as conn:
@@ -169,12 +169,13 @@ def _worker_responses(conn: Connection, job_id: int, object_ids: list[int]) -> d
     return out
 
 
-def _from_hook(job: Any, task_type: TaskType, targets: set[int], labels: list[str], request_uri: str,
+def _from_hook(ctx: Context, job: Any, task_type: TaskType, targets: set[int], labels: list[str], request_uri: str,
                now: datetime) -> dict[int, Any]:
     """{position: (value, metadata) or failure reason} from the job's post-annotation hook."""
     lan = job.label_attribute_name
     try:
-        contents = post_annotation(job.post_hook, job.name, labels, lan, request_uri)
+        contents = post_annotation(job.post_hook, job.name, labels, lan, request_uri, storage=ctx.storage,
+                                   timeout_s=ctx.settings.hook_timeout_s)
     except HookError as exc:
         return {pos: str(exc) for pos in targets}
     fallback = full_metadata({}, gt_type=task_type.gt_type, job_name=job.name, human=True, at=now)

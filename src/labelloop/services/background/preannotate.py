@@ -39,7 +39,8 @@ def preprocess_batch(ctx: Context, p: JobPass, batch: int = BATCH) -> int:
     outcomes: list[tuple[Any, ObjectStatus, dict[str, Any]]] = []
     for r in rows:
         try:
-            task_input, required = pre_annotation(p.job.pre_hook, p.job.name, json.loads(r.line))
+            task_input, required = pre_annotation(p.job.pre_hook, p.job.name, json.loads(r.line), storage=ctx.storage,
+                                                  timeout_s=ctx.settings.hook_timeout_s)
             status = ObjectStatus.PENDING if required else ObjectStatus.SKIPPED
             outcomes.append((r, status, {"task_input": json.dumps(task_input)}))
         except HookError as exc:

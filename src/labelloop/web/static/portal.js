@@ -1,8 +1,14 @@
-// The labeling page controller: the only code that talks to the API. Elements report with events.
+// The labeling page controller: the only code that talks to the API. The task itself is shown in a sandboxed
+// <iframe> (an opaque origin: the template cannot reach this page, its cookies or the CSRF token) that talks
+// to this page only by postMessage: {type: "submit", answer}, {type: "release"}, {type: "help"},
+// {type: "resize", height}; see static/frame.js and docs/hooks-and-templates.md.
 const root = document.querySelector("#portal");
 const job = root.dataset.job;
 const csrf = root.dataset.csrf;
+const sandbox = root.dataset.sandbox || "allow-scripts allow-forms";
 const box = document.querySelector("#task");
+const shortcuts = document.querySelector("#shortcuts");
+let frame = null; // the current task's <iframe>; a new one for every task, so an old frame's messages are ignored
 let busy = false; // one submit at a time
 const lease = document.querySelector("#lease");
 const status = document.querySelector("#status");
@@ -49,21 +55,41 @@ async function show(t) {
   if (!t) {
     clearInterval(ticker);
     lease.textContent = "";
+    frame = null;
     box.replaceChildren();
     say("No more tasks in this job for you. Thank you!", "done");
     box.insertAdjacentHTML("beforeend", '<p><a class="button" href="/portal">Back to jobs</a></p>');
     return;
   }
-  const r = await fetch(`/portal/tasks/${t.task_id}/render`, { credentials: "same-origin" });
-  if (!r.ok) return next();
-  const html = await r.text();
-  // a contextual fragment runs the template's own scripts, as Ground Truth's task frame does
-  box.replaceChildren(document.createRange().createContextualFragment(html));
-  box.dataset.taskId = t.task_id;
+  const f = document.createElement("iframe");
+  f.setAttribute("sandbox", sandbox); // never allow-same-origin: the frame's origin stays opaque
+  f.title = "Task";
+  f.className = "task-frame";
+  f.addEventListener("load", () => {
+    if (frame !== f) return;
+    box.dataset.taskId = t.task_id;
+    f.focus(); // keys go to the frame, where the crowd elements listen
+    document.dispatchEvent(new CustomEvent("portal-task-shown", { detail: { taskId: t.task_id } }));
+  }, { once: true });
+  f.src = `/portal/tasks/${t.task_id}/render`;
+  frame = f;
+  box.replaceChildren(f);
   countdown();
-  document.activeElement?.blur?.(); // keys go to the document, where the crowd elements listen
-  document.dispatchEvent(new CustomEvent("portal-task-shown", { detail: { taskId: t.task_id } }));
 }
+
+const plain = (o) => o !== null && typeof o === "object" && !Array.isArray(o);
+
+window.addEventListener("message", (event) => {
+  if (!frame || event.source !== frame.contentWindow) return; // only the current task's frame
+  const m = event.data;
+  if (!plain(m) || typeof m.type !== "string") return;
+  if (m.type === "submit" && plain(m.answer)) submit(m.answer);
+  else if (m.type === "release") release();
+  else if (m.type === "help") help();
+  else if (m.type === "resize" && Number.isFinite(m.height)) {
+    frame.style.height = `${Math.round(Math.min(Math.max(m.height, 80), 20000))}px`;
+  }
+});
 
 async function next() {
   try {
@@ -73,12 +99,12 @@ async function next() {
   }
 }
 
-document.addEventListener("crowd-submit", async (event) => {
+async function submit(answer) {
   if (!task || busy) return;
   const current = task;
   busy = true;
   try {
-    const done = await call(`/api/v1/worker/tasks/${current.task_id}/submit`, { answer: event.detail.answer, next: true });
+    const done = await call(`/api/v1/worker/tasks/${current.task_id}/submit`, { answer, next: true });
     say("Submitted.", "ok");
     await show(done.next_task);
   } catch (e) {
@@ -88,7 +114,7 @@ document.addEventListener("crowd-submit", async (event) => {
   } finally {
     busy = false;
   }
-});
+}
 
 async function release() {
   if (!task) return;
@@ -101,12 +127,24 @@ async function release() {
   next();
 }
 
+function help() {
+  if (!shortcuts.open) shortcuts.showModal();
+}
+
 document.querySelector("#release").addEventListener("click", release);
-document.querySelector("#help").addEventListener("click", () => document.querySelector("#shortcuts").showModal());
+document.querySelector("#help").addEventListener("click", help);
+shortcuts.addEventListener("close", () => frame?.focus());
+// keys pressed while this page (not the frame) has the focus: ours, or passed on to the frame
 document.addEventListener("keydown", (e) => {
-  if (e.target.closest && e.target.closest("input, textarea, [contenteditable]")) return;
-  if (e.key === "?") document.querySelector("#shortcuts").showModal();
+  if (e.target.closest && e.target.closest("input, textarea, select, [contenteditable], dialog")) return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === "?") help();
   else if (e.key === "R" && e.shiftKey) release();
+  else if (frame && (e.key.length === 1 || e.key === "Enter")) {
+    e.preventDefault();
+    frame.contentWindow?.postMessage({ type: "key", key: e.key, shiftKey: e.shiftKey }, "*");
+    frame.focus();
+  }
 });
 
 next();
