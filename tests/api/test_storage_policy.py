@@ -312,3 +312,28 @@ def test_cli_storage_allow_list_disallow(tmp_path, monkeypatch):
     assert "s3://acme/raw" not in runner.invoke(app, ["storage", "list"]).output
     bad = runner.invoke(app, ["storage", "allow", "gs://nope"])
     assert bad.exit_code == 2 and "an entry is" in bad.output
+
+
+def test_a_job_whose_output_is_no_longer_allowed_fails_with_the_reason(api, ctx, people, tmp_path, text_job_spec,
+                                                                         allow_storage):
+    """The admin takes back the job's output location while it runs: the background runner fails the job
+    once, says why, and does not retry the refused write every pass."""
+    from sqlalchemy import select
+
+    from labelloop.db.models import Event, Job
+    from labelloop.services.background import run_background_once
+    from labelloop.services.storage_policy import disallow
+
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-out"
+    allow_storage(str(elsewhere))
+    r = api("req").post("/api/v1/jobs", json=text_job_spec(output_uri=str(elsewhere), n=1, workers_per_object=1))
+    assert r.status_code == 201, r.text
+    disallow(ctx, people["admin"], str(elsewhere))
+    run_background_once(ctx, force_output=True)
+    run_background_once(ctx, force_output=True)  # nothing more to do: no error, no second event
+    with ctx.engine.connect() as conn:
+        job = conn.execute(select(Job.status, Job.failure_reason, Job.output_dirty)).one()
+        kinds = conn.execute(select(Event.kind).where(Event.kind.like("job.%"))).scalars().all()
+    assert job.status == "Failed" and "storage policy" in job.failure_reason and not job.output_dirty
+    assert kinds.count("job.failed") == 1
+    assert not (elsewhere / "reviews").exists()

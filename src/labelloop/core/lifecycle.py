@@ -78,7 +78,7 @@ UNLABELED = frozenset({ObjectStatus.PREPROCESSING, ObjectStatus.PENDING, ObjectS
 JOB_TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
     JobStatus.INITIALIZING: frozenset({JobStatus.IN_PROGRESS, JobStatus.FAILED, JobStatus.STOPPING}),
     JobStatus.IN_PROGRESS: frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPING}),
-    JobStatus.STOPPING: frozenset({JobStatus.STOPPED}),
+    JobStatus.STOPPING: frozenset({JobStatus.STOPPED, JobStatus.FAILED}),
 }
 OBJECT_TRANSITIONS: Mapping[ObjectStatus, frozenset[ObjectStatus]] = {
     ObjectStatus.PREPROCESSING: frozenset({ObjectStatus.PENDING, ObjectStatus.SKIPPED, ObjectStatus.FAILED}),

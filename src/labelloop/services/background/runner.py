@@ -17,11 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
-from labelloop.core.lifecycle import JobStatus
+from labelloop.core.lifecycle import JobStatus, allowed
+from labelloop.core.storage_policy import Refused
 from labelloop.db.models import Job
 from labelloop.services.background import consolidate, expire, finish, output, preannotate
 from labelloop.services.background.base import JobPass, Step
 from labelloop.services.context import Context
+from labelloop.services.events import record
+from labelloop.services.jobs import set_status
 
 CLAIM_S = 15
 
@@ -87,6 +90,20 @@ def run_background_once(ctx: Context, *, force_output: bool = False, owner: str 
     return done
 
 
+def _output_refused(ctx: Context, p: JobPass, exc: Refused) -> None:
+    """A job whose output location the admin no longer allows: a job still open fails with the reason; a
+    finished one records it. Either way its output is no longer retried (it would be refused every pass)."""
+    reason = f"the storage policy refuses the job's output: {exc.reason}"[:1024]
+
+    def unit(conn: Connection) -> None:
+        if not (allowed(p.status, JobStatus.FAILED) and set_status(conn, p.job.id, p.status, JobStatus.FAILED,
+                                                                    p.now, reason)):
+            record(conn, "job.output_refused", at=p.now, actor="system", job_id=p.job.id, reason=reason)
+        conn.execute(update(Job).where(Job.id == p.job.id).values(output_dirty=False))
+
+    ctx.write(unit)
+
+
 def _run_steps(ctx: Context, job_id: int, force_output: bool, renew: Callable[[], None], done: dict[str, int]) -> None:
     with ctx.engine.connect() as conn:
         job = conn.execute(select(Job.__table__).where(Job.id == job_id)).one()
@@ -94,7 +111,11 @@ def _run_steps(ctx: Context, job_id: int, force_output: bool, renew: Callable[[]
                 force_output=force_output, renew=renew)
     for name, step in STEPS:
         renew()
-        outcome = step(ctx, p)
+        try:
+            outcome = step(ctx, p)
+        except Refused as exc:  # the storage policy no longer allows where the job writes: say so, once
+            _output_refused(ctx, p, exc)
+            return
         done[name] += outcome.done
         if outcome.status is not None:
             p.status = outcome.status
