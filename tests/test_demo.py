@@ -27,6 +27,9 @@ def test_demo_sets_up_once_and_reuses(tmp_path, monkeypatch):
     assert len(lines) == 300 and json.loads(lines[0])["source-ref"].endswith(".png")
     truth = (data / "sample" / "manifests" / "digits-truth.csv").read_text().splitlines()
     assert truth[0] == "question,truth" and len(truth) == 301
+    # "press the digit's number key": each digit's key is that digit (the defaults 1-9 would make 1 pick "0")
+    digit_labels = json.loads((data / "sample" / "manifests" / "digits-labels.json").read_text())["labels"]
+    assert [(x["label"], x["key"]) for x in digit_labels] == [(str(d), str(d)) for d in range(10)]
 
     db = ["--database-url", f"sqlite:///{data / 'labelloop.db'}"]
     listed = runner.invoke(app, ["jobs", "list", *db])

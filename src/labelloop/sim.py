@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -139,10 +140,12 @@ def work(
 
 
 def run_workers(base_url: str, job: str, credentials: list[tuple[str, str]], oracle: Oracle, *,
-                max_tasks: int | None = None, on_submit: Callable[[], None] | None = None) -> Stats:
-    """Run one thread per worker until the job has no task left for any of them."""
-    stats = Stats()
-    tokens = [sign_in(base_url, u, p) for u, p in credentials]
+                max_tasks: int | None = None, on_submit: Callable[[], None] | None = None,
+                tokens: list[str] | None = None, stats: Stats | None = None) -> Stats:
+    """Run one thread per worker until the job has no task left for any of them (``tokens``: already signed
+    in; ``stats``: add to these)."""
+    stats = stats if stats is not None else Stats()
+    tokens = tokens if tokens is not None else [sign_in(base_url, u, p) for u, p in credentials]
     threads = [
         threading.Thread(target=work, args=(base_url, tok, job, oracle),
                          kwargs={"stats": stats, "seed": oracle.seed * 1000 + i, "max_tasks": max_tasks,
@@ -154,3 +157,47 @@ def run_workers(base_url: str, job: str, credentials: list[tuple[str, str]], ora
     for t in threads:
         t.join()
     return stats
+
+
+@dataclass(frozen=True)
+class HeldLease:
+    """A lease of the job held by someone other than the simulated workers."""
+
+    worker: str
+    expires_at: datetime
+
+
+def waiting_message(leases: list[HeldLease], now: datetime | None = None) -> str:
+    """``2 objects are leased to other workers (worker1 until 10:42:13Z); waiting for them to be answered or
+    to expire``."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    by: dict[str, datetime] = {}
+    for lease in leases:
+        by[lease.worker] = max(by.get(lease.worker, lease.expires_at), lease.expires_at)
+    holders = ", ".join(f"{w} {'until' if until > now else 'expired at'} {until.strftime('%H:%M:%SZ')}"
+                        for w, until in sorted(by.items(), key=lambda x: x[1]))
+    n = len(leases)
+    return (f"{n} object{'s are' if n != 1 else ' is'} leased to other workers ({holders}); "
+            "waiting for them to be answered or to expire")
+
+
+def label_until_done(
+    run_round: Callable[[], object], leases_held_by_others: Callable[[], list[HeldLease]], *,
+    wait_s: float | None = None, poll_s: float = 1.0, on_wait: Callable[[list[HeldLease]], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+) -> list[HeldLease]:
+    """Run rounds of the simulated workers (each until none of them gets a task) while other workers hold
+    leases on the job: those objects come back when answered or when their leases expire. ``on_wait`` is
+    told each time the leases held by others change. Returns the leases still held by others: empty once
+    nothing is left that the simulated workers could ever take, else those held when ``wait_s`` ran out."""
+    deadline = None if wait_s is None else monotonic() + wait_s
+    told: list[HeldLease] | None = None
+    while True:
+        run_round()
+        held = leases_held_by_others()
+        if not held or (deadline is not None and monotonic() >= deadline):
+            return held
+        if held != told and on_wait is not None:
+            on_wait(held)
+        told = held
+        sleep(poll_s if deadline is None else max(0.0, min(poll_s, deadline - monotonic())))

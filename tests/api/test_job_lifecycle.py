@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
+
+import pytest
 
 from labelloop.services.background import run_background_once
 from tests.conftest import write_labels
@@ -111,6 +115,24 @@ def test_output_is_readable_while_the_job_runs(api, ctx, text_job_spec):
     assert lines[1] == {"source": "review number 1", "review-id": "r1"}
 
 
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_output_files_honour_the_umask(api, ctx, text_job_spec, monkeypatch, umask, mode):
+    from labelloop import storage
+
+    old = os.umask(umask)
+    monkeypatch.setattr(storage, "_UMASK", None)  # read again, as a process started with this umask would
+    try:
+        job = api("req").post("/api/v1/jobs", json=text_job_spec(n=1, workers_per_object=1)).json()
+        _answer_all(api, "reviews", lambda w, t: {"label": "positive"})
+        run_background_once(ctx)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(job["output_manifest_uri"]).st_mode) == mode
+    root = Path(job["output_manifest_uri"]).parents[2]
+    written = [p for p in root.rglob("*") if p.is_file()]
+    assert written and all(stat.S_IMODE(p.stat().st_mode) == mode for p in written)
+
+
 def test_stopping_ends_leases_and_keeps_labels(api, ctx, text_job_spec):
     job = api("req").post("/api/v1/jobs", json=text_job_spec(n=3, workers_per_object=1)).json()
     client = api("w1")
@@ -164,3 +186,23 @@ def test_audit_trail_filters_by_job_worker_and_object(api, ctx, text_job_spec):
     # a worker sees only their own events
     assert all(e["worker_id"] == api("w2").get("/api/v1/me").json()["id"]
                for e in api("w2").get("/api/v1/events").json()["events"])
+
+
+def test_describe_lists_open_leases_with_who_holds_them_until_when(api, ctx, clock, text_job_spec):
+    api("req").post("/api/v1/jobs", json=text_job_spec(n=3, workers_per_object=1, task_time_limit_s=60))
+    t1 = api("w1").post("/api/v1/worker/jobs/reviews/next-task").json()
+    clock.advance(5)
+    t2 = api("w2").post("/api/v1/worker/jobs/reviews/next-task").json()
+    done = api("w3").post("/api/v1/worker/jobs/reviews/next-task").json()
+    api("w3").post(f"/api/v1/worker/tasks/{done['task_id']}/submit", json={"answer": {"label": "positive"}})
+    leases = api("req").get("/api/v1/jobs/reviews").json()["open_leases"]
+    assert leases == [
+        {"task_id": t1["task_id"], "dataset_object_id": t1["dataset_object_id"], "worker": "w1",
+         "leased_at": "2026-01-05T09:00:00Z", "lease_expires_at": "2026-01-05T09:01:00Z"},
+        {"task_id": t2["task_id"], "dataset_object_id": t2["dataset_object_id"], "worker": "w2",
+         "leased_at": "2026-01-05T09:00:05Z", "lease_expires_at": "2026-01-05T09:01:05Z"},
+    ]
+    assert api("req").get("/api/v1/jobs").json()["jobs"][0]["open_leases"] is None
+    api("w1").post(f"/api/v1/worker/tasks/{t1['task_id']}/release")
+    assert [x["worker"] for x in api("admin").get("/api/v1/jobs/reviews").json()["open_leases"]] == ["w2"]
+    assert api("w1").get("/api/v1/jobs/reviews").status_code == 403  # a team member does not see who holds what

@@ -101,7 +101,8 @@ def test_worker_labels_by_keyboard_releases_and_survives_an_expired_lease(ctx, p
     page.keyboard.press("?")
     assert page.locator("#shortcuts").is_visible()
     page.keyboard.press("Escape")
-    page.keyboard.press("Shift+R")
+    page.keyboard.press("Shift+R")  # asks
+    page.keyboard.press("Shift+R")  # releases
     page.wait_for_selector("text=No more tasks in this job for you")
 
     page.goto(live_server + "/portal/jobs/reviews")

@@ -2,6 +2,7 @@
 
 import html
 import json
+import re
 
 import pytest
 
@@ -104,7 +105,7 @@ def test_builtin_templates_name_elements_like_ground_truth():
         )
         assert f'<{name}\n    name="{name}"' in out
         assert "categories=\"[&#34;a&#34;,&#34;b&#34;]\"" in out and "keys=\"[null,&#34;x&#34;]\"" in out
-        assert "<b>short</b>" in out and "<p>full</p>" in out and "<k>" not in out
+        assert "<b>short</b>" not in out and "<p>full</p>" not in out and "<k>" not in out  # the portal shows them
 
 
 def test_unknown_builtin_task_type():
@@ -142,3 +143,16 @@ def test_ordinary_urls_and_text_are_left_alone():
 
     page = '<a href="/data/x.y">a</a><img src="https://h/i.png"> text: href="javascript:1" <p>javascript:1</p>'
     assert safe_urls(page) == page
+
+
+def test_the_custom_template_example_in_the_docs_renders_with_the_label_files_keys():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "hooks-and-templates.md").read_text(encoding="utf-8")
+    example = doc.split("### Custom templates", 1)[1].split("```html\n", 1)[1].split("```", 1)[0]
+    check_template(example, task_input={"taskObject": "x", "labels": ["a", "b"], "keys": ["p", None]})
+    out = render(example, taskObject="Great fun.", labels=["positive", "negative", "neutral"], keys=["p", "n", "u"])
+    attrs = dict((m.group(1), html.unescape(m.group(2))) for m in re.finditer(r"(\w+)='([^']*)'", out))
+    assert json.loads(attrs["categories"]) == ["positive", "negative", "neutral"]
+    assert json.loads(attrs["keys"]) == ["p", "n", "u"]
+    assert "<classification-target>Great fun.</classification-target>" in out

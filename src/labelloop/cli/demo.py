@@ -64,7 +64,7 @@ def make_sample_data(root: Path, n_images: int = 300) -> dict[str, Path]:
     }
     files["digits_manifest"].write_text("\n".join(lines) + "\n")
     files["digits_labels"].write_text(json.dumps(
-        {"document-version": "2018-11-28", "labels": [{"label": str(d)} for d in range(10)]}, indent=2))
+        {"document-version": "2018-11-28", "labels": [{"label": str(d), "key": str(d)} for d in range(10)]}, indent=2))
     files["digits_truth"].write_text("\n".join(truth) + "\n")
     files["reviews_manifest"].write_text(
         "\n".join(json.dumps({"source": t, "review-id": i}, ensure_ascii=False) for i, (t, _) in enumerate(REVIEWS)) + "\n")
@@ -129,6 +129,15 @@ def demo(
     with out.status("writing sample data ..."):
         files = make_sample_data(data_dir / "sample")
     made = setup_demo(ctx, files)
+    reserved = None
+    if serve:  # say so before printing URLs that would lead to someone else's server
+        from labelloop.web.server import PortInUse, reserve_port
+
+        try:
+            reserved = reserve_port(settings.host, port)
+        except PortInUse as exc:
+            Console(stderr=True).print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
     base = f"http://127.0.0.1:{port}"
     out.print(f"[bold]labelloop demo[/bold] ({'created ' + ', '.join(made) if made else 'reusing earlier setup'})")
     out.print(f"  API docs:      {base}/docs")
@@ -141,7 +150,7 @@ def demo(
         from labelloop.web.server import serve as serve_processes
 
         ctx.engine.dispose()
-        serve_processes(settings)
+        serve_processes(settings, reserved=reserved)
 
 
 def _labelloop_command() -> str:

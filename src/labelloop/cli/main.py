@@ -33,7 +33,8 @@ app.add_typer(tokens_app, name="tokens")
 storage_app = typer.Typer(help="The storage access policy: local folders, S3 buckets and prefixes, http(s) hosts "
                                "jobs may read and write (docs/security.md).", no_args_is_help=True)
 app.add_typer(storage_app, name="storage")
-out = Console()
+WIDE = 1000  # columns of a table when the output is not a terminal (a pipe, a file): never cut
+out = Console(width=None if sys.stdout.isatty() else WIDE)
 err = Console(stderr=True)
 
 DbOpt = typer.Option(None, "--database-url", envvar="LABELLOOP_DATABASE_URL", help="SQLAlchemy database URL.")
@@ -70,14 +71,27 @@ def _fail(exc: LabelloopError) -> None:
 @db_app.command("upgrade")
 def db_upgrade(database_url: str | None = DbOpt):
     """Create or migrate the database schema to the latest version."""
-    _ctx(database_url)
-    out.print("database is up to date")
+    from labelloop.db.migrate import current_revision, upgrade
+    from labelloop.services.context import build_context
+
+    overrides: dict[str, Any] = {"database_url": database_url} if database_url else {}
+    ctx = build_context(Settings(**overrides))
+    before = current_revision(ctx.engine)
+    upgrade(ctx.engine)
+    after = current_revision(ctx.engine)
+    if before is None:
+        out.print(f"created the database schema (revision {after})")
+    elif before != after:
+        out.print(f"upgraded the database schema from revision {before} to {after}")
+    else:
+        out.print(f"the database schema is already up to date (revision {after})")
 
 
 @users_app.command("create")
 def users_create(
     username: str, role: str = typer.Option("worker", help="admin, requester or worker"),
-    password: str = typer.Option(..., prompt=True, hide_input=True, envvar="LABELLOOP_PASSWORD"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+                                 envvar="LABELLOOP_PASSWORD"),
     team: list[str] = typer.Option([], help="Work team(s) to add the user to."),
     database_url: str | None = DbOpt,
 ):
@@ -369,28 +383,56 @@ def jobs_stop(name: str, database_url: str | None = DbOpt):
 @app.command("events")
 def events_cmd(
     job: str | None = None, worker: str | None = None, object: int | None = typer.Option(None, "--object"),
-    kind: str | None = None, limit: int = 100, as_json: bool = typer.Option(False, "--json"),
+    kind: str | None = None, limit: int = typer.Option(100, help="How many of the newest events (up to 1000)."),
+    as_json: bool = typer.Option(False, "--json"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new events as they come (Ctrl-C stops)."),
+    interval_s: float = typer.Option(1.0, help="Seconds between polls with --follow."),
+    max_events: int | None = typer.Option(None, help="With --follow: stop after this many events in all."),
     database_url: str | None = DbOpt,
 ):
-    """Show the audit trail, filtered by job, worker, data object or kind."""
+    """Show the audit trail, the newest events (oldest of them first), filtered by job, worker, data object or
+    kind; --follow keeps printing new ones."""
+    import time
+
     from labelloop.services.events import list_events
 
     ctx = _ctx(database_url)
-    try:
-        rows = [render.event(e) for e in list_events(ctx, _admin(ctx, None), job=job, worker=worker,
-                                                     dataset_object_id=object, kind=kind, limit=limit)]
-    except LabelloopError as exc:
-        _fail(exc)
-    if as_json:
+    admin = _admin(ctx, None)
+
+    def fetch(after_id: int, newest: bool) -> list[dict[str, Any]]:
+        try:
+            return [render.event(e) for e in list_events(ctx, admin, job=job, worker=worker, dataset_object_id=object,
+                                                         kind=kind, limit=limit, after_id=after_id, newest=newest)]
+        except LabelloopError as exc:
+            _fail(exc)
+            raise AssertionError("unreachable") from None
+
+    def show(rows: list[dict[str, Any]], header: bool) -> None:
+        if as_json:
+            for r in rows:
+                print(json.dumps(r), flush=True)
+            return
+        table = Table("id", "at", "kind", "actor", "job", "object", "task", "detail", show_header=header)
         for r in rows:
-            print(json.dumps(r))
-        return
-    table = Table("id", "at", "kind", "actor", "job", "object", "task", "detail")
-    for r in rows:
-        table.add_row(str(r["id"]), r["at"][:23], r["kind"], r["actor"], r["job"] or "",
-                      "" if r["dataset_object_id"] is None else str(r["dataset_object_id"]),
-                      "" if r["task_id"] is None else str(r["task_id"]), json.dumps(r["detail"])[:60])
-    out.print(table)
+            table.add_row(str(r["id"]), r["at"][:23], r["kind"], r["actor"], r["job"] or "",
+                          "" if r["dataset_object_id"] is None else str(r["dataset_object_id"]),
+                          "" if r["task_id"] is None else str(r["task_id"]), json.dumps(r["detail"])[:60])
+        out.print(table)
+
+    rows = fetch(0, True)
+    if max_events is not None:
+        rows = rows[-max_events:] if max_events else []
+    show(rows, True)
+    shown, last = len(rows), rows[-1]["id"] if rows else 0
+    with contextlib.suppress(KeyboardInterrupt):
+        while follow and (max_events is None or shown < max_events):
+            time.sleep(interval_s)
+            new = fetch(last, False)
+            if max_events is not None:
+                new = new[:max_events - shown]
+            if new:
+                show(new, False)
+                shown, last = shown + len(new), new[-1]["id"]
 
 
 @app.command("serve")
@@ -405,12 +447,18 @@ def serve(
     """Run the server (API, worker API, portal) and its background process."""
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v}
     settings = Settings(**overrides, run_background=background)
+    from labelloop.web.server import PortInUse, reserve_port
+    from labelloop.web.server import serve as serve_processes
+
+    try:
+        reserved = reserve_port(settings.host, settings.port)  # before saying "serving on"
+    except PortInUse as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
     _context(settings).engine.dispose()  # create or upgrade the database once, before the processes start
     out.print(f"labelloop serving on http://{settings.host}:{settings.port} (API docs at /docs)"
               + (f" in {workers} processes" if workers > 1 else ""))
-    from labelloop.web.server import serve as serve_processes
-
-    serve_processes(settings, workers)
+    serve_processes(settings, workers, reserved=reserved)
 
 
 @app.command("background")
@@ -442,9 +490,12 @@ def simulate(
     accuracy: float = typer.Option(1.0, min=0.0, max=1.0, help="Chance a worker gives the true label."),
     password: str = typer.Option("simulated-worker", help="Password of the simulated workers."),
     seed: int = 0,
+    wait_s: float | None = typer.Option(None, "--wait-s", min=0, help="Longest wait, in seconds, for objects "
+                                        "leased to other workers to be answered or to expire (default: no limit)."),
     database_url: str | None = DbOpt,
 ):
-    """Label a job with simulated workers through the real worker HTTP API."""
+    """Label a job with simulated workers through the real worker HTTP API; objects leased to other workers
+    are waited for until they are answered or their leases expire (the server's background process ends them)."""
     from rich.progress import Progress
 
     from labelloop import sim
@@ -462,12 +513,28 @@ def simulate(
         oracle = sim.Oracle.from_csv(truth, accuracy, seed) if truth else sim.Oracle(accuracy=accuracy, seed=seed)
     except (LabelloopError, ValueError, OSError) as exc:
         _fail(exc if isinstance(exc, LabelloopError) else LabelloopError(str(exc)))
+    if info.status != "InProgress":
+        out.print(f"job '{job}' is {info.status}: nothing to label")
+        return
     total = info.object_count * info.workers_per_object
+    credentials = [(n, password) for n in names]
+    stats = sim.Stats()
+
+    def held_by_others() -> list[sim.HeldLease]:
+        leases = jobs.describe_job(ctx, admin, job).open_leases or []
+        return [sim.HeldLease(x.worker, x.lease_expires_at) for x in leases if x.worker not in names]
+
     with Progress(console=err) as progress:
         bar = progress.add_task(f"labeling {job}", total=total)
-        stats = sim.run_workers(url, job, [(n, password) for n in names], oracle,
-                                on_submit=lambda: progress.advance(bar))
+        tokens = [sim.sign_in(url, n, p) for n, p in credentials]
+        left = sim.label_until_done(
+            lambda: sim.run_workers(url, job, credentials, oracle, tokens=tokens, stats=stats,
+                                    on_submit=lambda: progress.advance(bar)),
+            held_by_others, wait_s=wait_s, on_wait=lambda held: progress.console.print(sim.waiting_message(held)))
     out.print(f"{stats.submitted} answers submitted by {workers} simulated workers ({stats.errors} rejected)")
+    if left:
+        err.print(f"[red]stopped waiting after {wait_s:g} s:[/red] {sim.waiting_message(left).split(';')[0]}")
+        raise typer.Exit(1)
 
 
 from labelloop.cli.consolidate_cmd import consolidate  # noqa: E402

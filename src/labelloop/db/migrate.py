@@ -27,6 +27,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.commit()
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The schema's revision in the database, or None for a database without the schema."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def revision(engine: Engine, message: str) -> None:  # developer tool
     cfg = alembic_config()
     with engine.connect() as conn:

@@ -54,13 +54,15 @@ def list_events(
     kind: str | None = None,
     after_id: int = 0,
     limit: int = 100,
+    newest: bool = False,
 ) -> list[EventView]:
     """Events, oldest first, filtered, of those this principal may see (``core.access.may_see_event``):
-    admins all; a requester their jobs' events; everyone the events about themselves."""
+    admins all; a requester their jobs' events; everyone the events about themselves. The first ``limit``
+    after ``after_id``, or with ``newest`` the last ``limit`` (still oldest first)."""
     from labelloop.services.access import job_row_for, may_see_event_sql
 
     q = (select(Event.__table__).where(Event.id > after_id, may_see_event_sql(principal))
-         .order_by(Event.id).limit(min(max(limit, 1), 1000)))
+         .order_by(Event.id.desc() if newest else Event.id).limit(min(max(limit, 1), 1000)))
     with ctx.engine.connect() as conn:
         if job is not None:
             q = q.where(Event.job_id == job_row_for(conn, job, principal).id)
@@ -72,6 +74,8 @@ def list_events(
         if kind is not None:
             q = q.where(Event.kind == kind)
         rows = conn.execute(q).all()
+        if newest:
+            rows.reverse()
         ids = {e.job_id for e in rows if e.job_id is not None}
         jobs = dict(conn.execute(select(Job.id, Job.name).where(Job.id.in_(ids))).all()) if ids else {}
     return [EventView(id=e.id, at=e.at, kind=e.kind, actor=e.actor, job=jobs.get(e.job_id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import tempfile
@@ -22,7 +23,7 @@ from labelloop.core.lifecycle import JobStatus, ObjectStatus, TaskStatus
 from labelloop.core.manifest import parse_manifest
 from labelloop.core.names import validate_job_name, validate_keywords, validate_label_attribute_name
 from labelloop.core.tasktypes import get_task_type
-from labelloop.db.models import DataObject, Job, Team
+from labelloop.db.models import DataObject, Job, Task, Team, User
 from labelloop.services.access import job_row_for, may_manage_job_sql
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
@@ -30,7 +31,7 @@ from labelloop.services.hooks import validate_hook_ref
 from labelloop.services.leases import expire_leases
 from labelloop.services.lifecycle import transition
 from labelloop.services.users import team_for_use
-from labelloop.services.views import JobBrief, JobView, LabelCounters
+from labelloop.services.views import JobBrief, JobView, LabelCounters, LeaseView
 from labelloop.storage import Refused, join
 
 IMPORT_CHUNK = 5000
@@ -311,13 +312,32 @@ def _describe(conn: Connection, row: Any) -> JobView:
 
 
 def describe_job(ctx: Context, principal: Principal, name: str) -> JobView:
-    """A job in full, for those who may manage it; a member of its team gets 403 (they read ``job_brief``
-    and their tasks), anyone else 404."""
+    """A job in full, with its open leases, for those who may manage it; a member of its team gets 403 (they
+    read ``job_brief`` and their tasks), anyone else 404."""
     with ctx.engine.connect() as conn:
         row = job_row_for(conn, name, principal)
         if not may_manage_job(principal, row.requester_id):
             raise Forbidden(f"only the owner of job '{row.name}' and admins read its details", field="name")
-        return _describe(conn, row)
+        return dataclasses.replace(_describe(conn, row), open_leases=_open_leases(conn, row.id))
+
+
+def _open_leases(conn: Connection, job_id: int) -> list[LeaseView]:
+    q = (select(Task.id, DataObject.position, User.username, Task.leased_at, Task.lease_expires_at)
+         .join(DataObject, DataObject.id == Task.object_id).join(User, User.id == Task.worker_id)
+         .where(Task.job_id == job_id, Task.status == TaskStatus.LEASED)
+         .order_by(Task.lease_expires_at, Task.id))
+    return [LeaseView(task_id=t, dataset_object_id=o, worker=u, leased_at=a, lease_expires_at=e)
+            for t, o, u, a, e in conn.execute(q)]
+
+
+def open_leases(ctx: Context, principal: Principal, name: str) -> list[LeaseView]:
+    """The job's open leases (task, data object, worker, since, until), soonest to expire first, for those
+    who may manage it (as ``describe_job``). A lease past its end is listed until the background ends it."""
+    with ctx.engine.connect() as conn:
+        row = job_row_for(conn, name, principal)
+        if not may_manage_job(principal, row.requester_id):
+            raise Forbidden(f"only the owner of job '{row.name}' and admins read its details", field="name")
+        return _open_leases(conn, row.id)
 
 
 def job_brief(ctx: Context, principal: Principal, name: str) -> JobBrief:

@@ -21,6 +21,17 @@ class LabelCounters:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseView:
+    """An open lease of a job: who holds which task, since when, until when."""
+
+    task_id: int
+    dataset_object_id: int
+    worker: str
+    leased_at: datetime
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class JobView:
     name: str
     status: str
@@ -50,6 +61,7 @@ class JobView:
     ends_at: datetime
     label_counters: LabelCounters
     has_custom_template: bool
+    open_leases: list[LeaseView] | None = None  # in describe_job; None where jobs are listed
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,6 +75,22 @@ class _IterReader(io.RawIOBase):
         if not self.closed:
             self._on_close()
         super().close()
+
+
+_UMASK: int | None = None
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask, read once (``os.umask`` can only be read by setting it, so under a lock)."""
+    global _UMASK
+    if _UMASK is None:
+        with _UMASK_LOCK:
+            if _UMASK is None:
+                old = os.umask(0o077)
+                os.umask(old)
+                _UMASK = old
+    return _UMASK
 
 
 def _resolve_addresses(host: str, port: int) -> list[str]:
@@ -329,6 +346,7 @@ class Storage:
             real.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
             try:
+                os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600: honour the umask as open() would
                 with os.fdopen(fd, "wb") as f:
                     yield f
                 os.replace(tmp, real)

@@ -49,12 +49,13 @@ def _page(request: Request, name: str, principal: Principal | None, status_code:
 LOGIN_COOKIE = "labelloop_login"
 
 
-def _login_page(request: Request, status_code: int = 200, error: str | None = None) -> HTMLResponse:
+def _login_page(request: Request, status_code: int = 200, error: str | None = None,
+                username: str = "") -> HTMLResponse:
     given = request.cookies.get(LOGIN_COOKIE)
     fresh = not given
     nonce = given or secrets.token_urlsafe(24)
     response = _page(request, "login.html", None, status_code=status_code, error=error,
-                     login_csrf=csrf_token(context_of(request).secret_key, "login:" + nonce))
+                     username=username[:200], login_csrf=csrf_token(context_of(request).secret_key, "login:" + nonce))
     if fresh:
         response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict",
                             path="/portal/login", secure=request.url.scheme == "https")
@@ -81,9 +82,9 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
     try:
         principal = sign_in(request, ctx, username, password)
     except LimitExceeded:
-        return _login_page(request, 429, "Too many failed sign-ins. Wait a few minutes.")
+        return _login_page(request, 429, "Too many failed sign-ins. Wait a few minutes.", username)
     except Unauthorized:
-        return _login_page(request, 401, "Wrong username or password.")
+        return _login_page(request, 401, "Wrong username or password.", username)
     token = users.issue_token(ctx, principal, kind="session", ttl_s=SESSION_TTL_S)
     response = RedirectResponse("/portal", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL_S, httponly=True, samesite="strict",

@@ -13,6 +13,7 @@ from labelloop.services.views import (
     HistoryView,
     JobView,
     LabelCounters,
+    LeaseView,
     ReleaseView,
     SubmitView,
     TaskView,
@@ -48,7 +49,13 @@ def job(v: JobView) -> dict[str, Any]:
         "object_count": v.object_count, "created_at": v1_time(v.created_at), "updated_at": v1_time(v.updated_at),
         "ends_at": v1_time(v.ends_at), "label_counters": label_counters(v.label_counters),
         "has_custom_template": v.has_custom_template,
+        "open_leases": None if v.open_leases is None else [lease(x) for x in v.open_leases],
     }
+
+
+def lease(v: LeaseView) -> dict[str, Any]:
+    return {"task_id": v.task_id, "dataset_object_id": v.dataset_object_id, "worker": v.worker,
+            "leased_at": v1_time(v.leased_at), "lease_expires_at": v1_time(v.lease_expires_at)}
 
 
 def task(v: TaskView) -> dict[str, Any]:

@@ -89,6 +89,14 @@ class LabelCountersOut(BaseModel):
     Unlabeled: int
 
 
+class LeaseOut(BaseModel):
+    task_id: int
+    dataset_object_id: int
+    worker: str = Field(description="Username of the worker holding the lease.")
+    leased_at: str
+    lease_expires_at: str
+
+
 class JobOut(BaseModel):
     name: str
     status: str
@@ -118,6 +126,9 @@ class JobOut(BaseModel):
     ends_at: str
     label_counters: LabelCountersOut
     has_custom_template: bool
+    open_leases: list[LeaseOut] | None = Field(
+        None, description="Tasks leased now (who holds them, until when), soonest to expire first: in "
+                          "GET /api/v1/jobs/{name}; null where jobs are listed, created or stopped.")
 
 
 class JobList(BaseModel):

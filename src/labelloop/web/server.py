@@ -40,6 +40,72 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class PortInUse(Exception):
+    """The port is held by another program (or another labelloop server): ``serve`` does not start."""
+
+
+def _port_message(host: str, port: int, holder: str = "another program") -> str:
+    return f"port {port} on {host} is in use by {holder}; choose --port"
+
+
+def _lock_port(host: str, port: int) -> int | None:
+    """Hold a lock file per (user, host, port) for the supervisor's life, so two labelloop servers of one user
+    never share a port (their sockets, both ``SO_REUSEPORT``, would otherwise both bind). None without fcntl."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    import tempfile
+
+    folder = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    path = os.path.join(folder, f"labelloop-{os.getuid()}-{host.replace(':', '_')}-{port}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        other = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        raise PortInUse(_port_message(host, port, f"another labelloop server (pid {other})" if other
+                                      else "another labelloop server")) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`PortInUse` if anything listens on (host, port): a plain socket, without ``SO_REUSEPORT``,
+    cannot bind beside a listening one, whether that one has ``SO_REUSEPORT`` or not. It is closed at once: our
+    own server processes bind with ``SO_REUSEPORT`` and a socket without it would keep them out."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections in TIME_WAIT are no listener
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            import errno
+
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUse(_port_message(host, port)) from None
+            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def reserve_port(host: str, port: int) -> int | None:
+    """Check the port is free and hold it against other labelloop servers (the lock file's descriptor, to
+    pass to :func:`serve`, or None). Raises :class:`PortInUse`."""
+    if port == 0:
+        return None
+    lock = _lock_port(host, port)
+    try:
+        check_port(host, port)
+    except BaseException:
+        if lock is not None:
+            os.close(lock)
+        raise
+    return lock
+
+
 def _server(settings: Settings) -> None:  # pragma: no cover - runs in a child process
     import uvicorn
 
@@ -69,11 +135,26 @@ def _background(settings: Settings, parent: int) -> None:  # pragma: no cover - 
         stop.wait(settings.background_interval_s)
 
 
-def serve(settings: Settings, workers: int = 1) -> None:
+def serve(settings: Settings, workers: int = 1, *, reserved: int | None = None) -> None:
     """Run ``workers`` server processes and, if ``settings.run_background``, one background process, until
-    SIGINT/SIGTERM or until one of them exits (then stop all and exit with status 1)."""
+    SIGINT/SIGTERM or until one of them exits (then stop all and exit with status 1). If the port is in use
+    (by anything but this server's own processes) exit with status 1 and say so, before starting any.
+    ``reserved``: the lock from an earlier :func:`reserve_port` (the caller checked already)."""
     if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
         sys.exit("--workers needs SO_REUSEPORT (Linux, BSD, macOS)")
+    if reserved is None:
+        try:
+            reserved = reserve_port(settings.host, settings.port)
+        except PortInUse as exc:
+            sys.exit(f"error: {exc}")
+    try:
+        _supervise(settings, workers)
+    finally:
+        if reserved is not None:
+            os.close(reserved)
+
+
+def _supervise(settings: Settings, workers: int) -> None:
     spawn = multiprocessing.get_context("spawn")
     procs = [spawn.Process(target=_server, args=(settings,), name=f"labelloop-server-{i}") for i in range(workers)]
     if settings.run_background:

@@ -1,8 +1,8 @@
 """Built-in worker task templates (Liquid + crowd elements), one per built-in task type.
 
-Each template expects ``task.input`` = ``{"taskObject", "labels", "keys", "shortInstruction",
-"fullInstruction"}``. Instructions are the requester's HTML and are emitted raw (as in Ground Truth);
-``taskObject`` text is escaped. The page that shows a rendered template loads ``/static/crowd/index.js``.
+Each template reads ``task.input``'s ``taskObject``, ``labels`` and ``keys`` (``taskObject`` text is escaped).
+They leave out ``shortInstruction``/``fullInstruction``: the portal shows the job's instructions beside the
+task frame, once. The page that shows a rendered template loads ``/static/crowd/index.js``.
 """
 
 from __future__ import annotations

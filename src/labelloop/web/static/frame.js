@@ -6,6 +6,7 @@
 //   {type: "release"}          Shift+R: give the task back
 //   {type: "help"}             ?: show the portal's list of shortcuts
 //   {type: "resize", height}   the page's height in CSS pixels, so the portal sizes the frame to fit
+//   {type: "invalid"}          <crowd-form> refused to submit and shows why (the portal clears its own message)
 // and takes one message from it: {type: "key", key, shiftKey}, a key pressed while the portal had the focus.
 import './crowd/index.js';
 import { typing } from './crowd/_base.js';
@@ -15,10 +16,11 @@ const portal = new URL(location.href).origin;
 const post = (message) => parent.postMessage(message, portal);
 
 document.addEventListener('crowd-submit', (e) => post({ type: 'submit', answer: e.detail.answer }));
+document.addEventListener('crowd-invalid', () => post({ type: 'invalid' }));
 document.addEventListener('keydown', (e) => {
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
   if (e.key === 'R' && e.shiftKey) { e.preventDefault(); post({ type: 'release' }); }
-  else if (e.key === '?') post({ type: 'help' });
+  else if (e.key === '?' && !e.composedPath().some((n) => n.tagName === 'DIALOG')) post({ type: 'help' });
 });
 
 window.addEventListener('message', (e) => {

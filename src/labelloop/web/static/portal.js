@@ -1,7 +1,7 @@
 // The labeling page controller: the only code that talks to the API. The task itself is shown in a sandboxed
 // <iframe> (an opaque origin: the template cannot reach this page, its cookies or the CSRF token) that talks
 // to this page only by postMessage: {type: "submit", answer}, {type: "release"}, {type: "help"},
-// {type: "resize", height}; see static/frame.js and docs/hooks-and-templates.md.
+// {type: "resize", height}, {type: "invalid"}; see static/frame.js and docs/hooks-and-templates.md.
 const root = document.querySelector("#portal");
 const job = root.dataset.job;
 const csrf = root.dataset.csrf;
@@ -29,19 +29,35 @@ async function call(path, body) {
 }
 
 function say(text, kind = "") {
+  delete status.dataset.ask;
   status.textContent = text;
   status.className = `status ${kind}`;
 }
 
+// The visible countdown changes every second and is not a live region; a screen reader hears it only at
+// these thresholds (seconds left), from a visually hidden live region, and when the time runs out.
+const THRESHOLDS = [60, 30, 10];
+const announcer = document.querySelector("#lease-announce");
+
 function countdown() {
   clearInterval(ticker);
   const until = Date.parse(task.lease_expires_at);
+  const limit = task.task_time_limit_s || Math.round((until - Date.parse(task.leased_at)) / 1000) || 60;
+  const low = Math.min(30, limit * 0.2); // red below 20% of the limit or 30 s, whichever is smaller
+  let passed = Math.max(0, Math.round((until - Date.now()) / 1000)); // thresholds at or above the start are not said
+  announcer.textContent = "";
   const tick = () => {
     const left = Math.max(0, Math.round((until - Date.now()) / 1000));
     lease.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left`;
-    lease.classList.toggle("low", left < 30);
+    lease.classList.toggle("low", left < low);
+    const crossed = THRESHOLDS.find((s) => left <= s && s < passed);
+    if (crossed !== undefined && left > 0) {
+      announcer.textContent = `${crossed} seconds left for this task.`;
+      passed = crossed;
+    }
     if (left === 0) {
       clearInterval(ticker);
+      announcer.textContent = "The time for this task ran out.";
       say("The time for this task ran out; it went back to the pool. Here is the next one.", "warn");
       next();
     }
@@ -72,6 +88,7 @@ async function show(t) {
     document.dispatchEvent(new CustomEvent("portal-task-shown", { detail: { taskId: t.task_id } }));
   }, { once: true });
   f.src = `/portal/tasks/${t.task_id}/render`;
+  disarm();
   frame = f;
   box.replaceChildren(f);
   countdown();
@@ -86,6 +103,7 @@ window.addEventListener("message", (event) => {
   if (m.type === "submit" && plain(m.answer)) submit(m.answer);
   else if (m.type === "release") release();
   else if (m.type === "help") help();
+  else if (m.type === "invalid") say(""); // the frame shows its own message; no "Submitted." beside it
   else if (m.type === "resize" && Number.isFinite(m.height)) {
     frame.style.height = `${Math.round(Math.min(Math.max(m.height, 80), 20000))}px`;
   }
@@ -116,8 +134,28 @@ async function submit(answer) {
   }
 }
 
+// Release is two-step (a released task cannot be leased back by the same worker, so there is no undo):
+// the first press of Shift+R or click on Release asks, a second one within a few seconds releases.
+const releaseButton = document.querySelector("#release");
+let armed = null;
+function disarm() {
+  clearTimeout(armed);
+  armed = null;
+  releaseButton.classList.remove("armed");
+  releaseButton.innerHTML = "Release <kbd>Shift+R</kbd>";
+}
+
 async function release() {
   if (!task) return;
+  if (!armed) {
+    armed = setTimeout(() => { disarm(); if (status.dataset.ask) say(""); }, 4000);
+    releaseButton.classList.add("armed");
+    releaseButton.innerHTML = "Confirm release <kbd>Shift+R</kbd>";
+    say("Release this task to someone else? Press Shift+R or click “Confirm release” again.", "warn");
+    status.dataset.ask = "1";
+    return;
+  }
+  disarm();
   try {
     await call(`/api/v1/worker/tasks/${task.task_id}/release`);
     say("Task released.", "ok");
@@ -128,16 +166,30 @@ async function release() {
 }
 
 function help() {
-  if (!shortcuts.open) shortcuts.showModal();
+  if (shortcuts.open) shortcuts.close(); // ? again closes the list, as Escape does
+  else shortcuts.showModal();
 }
 
-document.querySelector("#release").addEventListener("click", release);
+const details = document.querySelector("#full-instructions");
+document.querySelector("#open-instructions")?.addEventListener("click", () => {
+  shortcuts.close();
+  details.open = true;
+  details.scrollIntoView({ block: "nearest" });
+});
+// a click on "Full instructions" unfolds them; the keys (Enter submits) go back to the task
+details?.addEventListener("toggle", () => { if (frame) frame.focus(); });
+
+releaseButton.addEventListener("click", release);
 document.querySelector("#help").addEventListener("click", help);
 shortcuts.addEventListener("close", () => frame?.focus());
 // keys pressed while this page (not the frame) has the focus: ours, or passed on to the frame
 document.addEventListener("keydown", (e) => {
-  if (e.target.closest && e.target.closest("input, textarea, select, [contenteditable], dialog")) return;
   if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.target.closest && e.target.closest("dialog")) {
+    if (e.key === "?") { e.preventDefault(); help(); }
+    return;
+  }
+  if (e.target.closest && e.target.closest("input, textarea, select, [contenteditable]")) return;
   if (e.key === "?") help();
   else if (e.key === "R" && e.shiftKey) release();
   else if (frame && (e.key.length === 1 || e.key === "Enter")) {

@@ -8,6 +8,7 @@ button,.btn{font:inherit;cursor:pointer;border:1px solid var(--bd);background:va
 button:disabled{opacity:.5;cursor:default}:focus-visible{outline:2px solid var(--a);outline-offset:2px}
 kbd{font:12px ui-monospace,monospace;border:1px solid var(--bd);border-radius:3px;padding:0 .35em;color:var(--mu)}
 dialog{border:0;border-radius:var(--r);max-width:min(92vw,60em);max-height:85vh;padding:1em 1.5em;color:var(--fg);background:var(--bg)}
+@media (hover:none) and (pointer:coarse){kbd{display:none}}
 dialog::backdrop{background:#0008}.x{float:right;border:0;background:none;font-size:1.5em;line-height:1;padding:0 .2em}`;
 
 export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,15 +1,17 @@
 // <crowd-classifier name header categories='["a","b"]' keys='["x",null]'> with <classification-target>,
-// <short-instructions>, <full-instructions header>. Keys 1–9 (or a category's own key) pick; `?` opens
-// the full instructions. Answer {label}. Exports Classifier, the base of the other classifiers.
+// <short-instructions>, <full-instructions header>. Keys 1–9 (or a category's own key) pick; the full
+// instructions open from their button (an empty <full-instructions> shows none; `?` is the portal's
+// list of shortcuts). Answer {label}. Exports Classifier, the base of the other classifiers.
 import { Base, define, dialog, emit, esc, json, owns, typing } from './_base.js';
 
 const CSS = `:host{display:block}.wrap{display:grid;grid-template-columns:minmax(0,1fr) minmax(12em,18em);gap:1.5em}
-@media (max-width:700px){.wrap{grid-template-columns:1fr}}h2{font-size:1.15em;margin:0 0 .6em}h2:empty{display:none}
+h2{font-size:1.15em;margin:0 0 .6em}h2:empty{display:none}
 .target{overflow-wrap:anywhere;border:1px solid var(--bd);border-radius:var(--r);padding:1em;min-height:4em}
 aside{display:flex;flex-direction:column;gap:.8em}.cats{display:flex;flex-direction:column;gap:.35em}
 [data-i]{display:flex;gap:.6em;align-items:center;border:1px solid var(--bd);border-radius:var(--r);padding:.45em .7em;cursor:pointer;user-select:none}
 [data-i]:hover{border-color:var(--a)}[aria-checked=true]{background:var(--sel);border-color:var(--a);box-shadow:inset 3px 0 var(--a)}
-[data-i] span{flex:1}`;
+[data-i] span{flex:1}
+@media (max-width:700px){.wrap{grid-template-columns:1fr;gap:.8em}h2{font-size:1em}.cats{display:grid;grid-template-columns:repeat(auto-fill,minmax(5.2em,1fr))}}`;
 
 export class Classifier extends Base {
   static keyed = true;
@@ -42,11 +44,12 @@ export class Classifier extends Base {
     });
     this._sel = new Set();
     this.regions({ 'short-instructions': 'short', 'full-instructions': 'full' });
-    const full = this.querySelector(':scope>full-instructions');
+    let full = this.querySelector(':scope>full-instructions');
+    if (full && !full.textContent.trim() && !full.querySelector('img,video,audio,iframe,table')) full = null;
     const cats = this._cats.map((c, i) => `<div role=${multi ? 'checkbox' : 'radio'} aria-checked=false tabindex=${i ? -1 : 0} data-i=${i}>
       ${c.key ? `<kbd>${esc(c.key)}</kbd>` : ''}<span dir=auto>${esc(c.label)}</span></div>`).join('');
     this.shadow(`<div class=wrap><main><h2 dir=auto part=header>${esc(this.attr('header'))}</h2>${this.body()}</main>
-      <aside><slot name=short></slot>${full ? `<button class=link data-open>${esc(full.getAttribute('header') || 'More instructions')} <kbd>?</kbd></button>
+      <aside><slot name=short></slot>${full ? `<button class=link data-open>${esc(full.getAttribute('header') || 'More instructions')} </button>
       ${dialog('<slot name=full></slot>')}` : ''}<div role=${multi ? 'group' : 'radiogroup'} aria-label=Categories class=cats part=categories>${cats}</div></aside></div>`,
     CSS + this.css());
   }
@@ -55,8 +58,7 @@ export class Classifier extends Base {
     const k = e.key.toLowerCase();
     let i = this._cats.findIndex((c) => c.key === k);
     if (i < 0 && /^[1-9]$/.test(k) && +k <= this._cats.length) i = +k - 1;
-    if (i >= 0) { e.preventDefault(); this.pick(i); } else if (k === '?' && this.$('dialog')) this.$('dialog').showModal();
-    else this.zoomKey?.(k);
+    if (i >= 0) { e.preventDefault(); this.pick(i); } else this.zoomKey?.(k);
   }
   pick(i) {
     if (this.constructor.multi) this._sel.has(i) ? this._sel.delete(i) : this._sel.add(i);

@@ -1,4 +1,5 @@
 // <crowd-image-classifier name src header categories>: wheel zooms, drag pans, + - 0 keys zoom.
+// The image fills the width of its area (small images are scaled up), at most 26em high (16em on a narrow screen; vh would be the frame's own height).
 // Answer {label}. Exports ImageClassifier for the multi-select variant.
 import { define, esc } from './_base.js';
 import { Classifier } from './crowd-classifier.js';
@@ -9,12 +10,16 @@ export class ImageClassifier extends Classifier {
   }
   css() {
     return `.view{overflow:hidden;touch-action:none;cursor:grab;background:var(--crowd-image-bg,#f3f4f6);border-radius:var(--r);text-align:center}
-      img{display:inline-block;max-width:100%;max-height:70vh;transform-origin:0 0;vertical-align:top}.view:active{cursor:grabbing}`;
+      img{display:block;width:100%;height:auto;max-height:26em;object-fit:contain;transform-origin:0 0}
+      img.tiny{image-rendering:pixelated}@media (max-width:700px){img{max-height:16em}}.view:active{cursor:grabbing}`;
   }
   render() {
     super.render();
     this.zoom = 1; this._x = 0; this._y = 0;
-    const v = this.$('.view');
+    const v = this.$('.view'), im = this.$('img');
+    // small images are scaled up to fill the image area; tiny ones (a 28 px digit) stay sharp-edged
+    const fit = () => im.classList.toggle('tiny', im.naturalWidth > 0 && im.naturalWidth <= 160);
+    im.addEventListener('load', fit); fit();
     v.addEventListener('wheel', (e) => {
       e.preventDefault();
       const img = this.$('img'), r = v.getBoundingClientRect();

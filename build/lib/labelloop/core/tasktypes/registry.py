@@ -1,0 +1,36 @@
+"""The explicit list of task types. Adding a type is one line here (and its module)."""
+
+from __future__ import annotations
+
+from labelloop.core.errors import ValidationError
+from labelloop.core.tasktypes.base import TaskType
+from labelloop.core.tasktypes.classification import (
+    IMAGE_CLASSIFICATION,
+    IMAGE_CLASSIFICATION_MULTILABEL,
+    TEXT_CLASSIFICATION,
+    TEXT_CLASSIFICATION_MULTILABEL,
+)
+from labelloop.core.tasktypes.custom import Custom
+
+TASK_TYPES: dict[str, TaskType] = {
+    t.name: t
+    for t in (
+        IMAGE_CLASSIFICATION,
+        TEXT_CLASSIFICATION,
+        IMAGE_CLASSIFICATION_MULTILABEL,
+        TEXT_CLASSIFICATION_MULTILABEL,
+        Custom(),
+    )
+}
+
+
+def get_task_type(name: str) -> TaskType:
+    try:
+        return TASK_TYPES[name]
+    except KeyError:
+        known = ", ".join(sorted(TASK_TYPES))
+        raise ValidationError(f"unknown task type '{name}'; known: {known}", field="task_type") from None
+
+
+def task_type_names() -> list[str]:
+    return sorted(TASK_TYPES)

@@ -1,0 +1,207 @@
+"""Tables. Every constraint and index is named; JSON is stored as text so both engines read it the same."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _ts() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=False))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # admin | requester | worker
+    created_at: Mapped[datetime] = _ts()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="api")  # api | session
+    name: Mapped[str | None] = mapped_column(String(128), nullable=True)  # what the user called it
+    created_at: Mapped[datetime] = _ts()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(63))
+    name_key: Mapped[str] = mapped_column(String(63), unique=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = _ts()
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)  # None: shared by an admin
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(63))
+    name_key: Mapped[str] = mapped_column(String(63), unique=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    task_type: Mapped[str] = mapped_column(String(64))
+    label_attribute_name: Mapped[str] = mapped_column(String(127))
+    label_config: Mapped[str] = mapped_column(Text)  # JSON: the label category configuration file
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    workers_per_object: Mapped[int] = mapped_column(Integer)
+    task_time_limit_s: Mapped[int] = mapped_column(Integer)
+    task_availability_lifetime_s: Mapped[int] = mapped_column(Integer)
+    max_concurrent_tasks: Mapped[int] = mapped_column(Integer)
+    price_per_task_usd: Mapped[float] = mapped_column(Numeric(10, 5, asdecimal=False))
+    title: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(String(255))
+    keywords: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    short_instruction: Mapped[str] = mapped_column(Text, default="")
+    full_instruction: Mapped[str] = mapped_column(Text, default="")
+    input_manifest_uri: Mapped[str] = mapped_column(Text)
+    output_uri: Mapped[str] = mapped_column(Text)  # <S3OutputPath>/<job-name>/
+    consolidation_algorithm: Mapped[str] = mapped_column(String(32))
+    ui_template: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pre_hook: Mapped[str | None] = mapped_column(Text, nullable=True)
+    post_hook: Mapped[str | None] = mapped_column(Text, nullable=True)
+    object_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _ts()
+    updated_at: Mapped[datetime] = _ts()
+    ends_at: Mapped[datetime] = _ts()  # created_at + task availability lifetime
+    background_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    background_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the claim's holder
+    consolidation_state: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: warm-start state
+    output_dirty: Mapped[bool] = mapped_column(Boolean, default=True)
+    output_written_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+
+
+class DataObject(Base):
+    __tablename__ = "data_objects"
+    __table_args__ = (
+        UniqueConstraint("job_id", "position", name="uq_data_objects_job_position"),
+        Index("ix_data_objects_job_status_position", "job_id", "status", "position"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # datasetObjectId
+    line: Mapped[str] = mapped_column(Text)  # the input manifest line, untouched
+    source_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    task_input: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON from the pre-annotation hook
+    # preprocessing (waits for the pre-annotation hook) | pending | ready | labeled | failed | skipped
+    status: Mapped[str] = mapped_column(String(16))
+    active_count: Mapped[int] = mapped_column(Integer, default=0)  # leased + submitted tasks
+    answer_count: Mapped[int] = mapped_column(Integer, default=0)
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON value under the LAN
+    label_metadata: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON <LAN>-metadata
+    human_annotated: Mapped[bool] = mapped_column(Boolean, default=True)
+    failure_reason: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    labeled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+
+
+class Task(Base):
+    """One worker's turn on one data object."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("object_id", "worker_id", name="uq_tasks_object_worker"),
+        Index("ix_tasks_job_status_expires", "job_id", "status", "lease_expires_at"),
+        Index("ix_tasks_worker_job_status", "worker_id", "job_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    object_id: Mapped[int] = mapped_column(ForeignKey("data_objects.id", ondelete="CASCADE"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16))  # leased | submitted | released | expired | stopped
+    leased_at: Mapped[datetime] = _ts()
+    lease_expires_at: Mapped[datetime] = _ts()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON answerContent
+    time_spent_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Installation(Base):
+    """Facts of this installation every process and machine shares (the secret key)."""
+
+    __tablename__ = "installation"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class SignInFailure(Base):
+    """A failed sign-in, by account and by address (``key``), for the shared sign-in limit."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(400))
+    at: Mapped[datetime] = _ts()
+
+
+class StorageAllow(Base):
+    """An admin's storage access policy entry (``labelloop storage allow``): a local root, an S3 bucket or
+    prefix, an http(s) host or an address network; merged with ``LABELLOOP_STORAGE_ALLOW``."""
+
+    __tablename__ = "storage_allow"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    entry: Mapped[str] = mapped_column(String(1000), unique=True)
+    created_at: Mapped[datetime] = _ts()
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class Event(Base):
+    """The append-only audit trail."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_job_id", "job_id", "id"),
+        Index("ix_events_worker_id", "worker_id", "id"),
+        Index("ix_events_job_object", "job_id", "dataset_object_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = _ts()
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))  # username, or "system"
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dataset_object_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    worker_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -1,0 +1,314 @@
+"""A worker's turn on a data object: claim the next task, submit an answer, release it.
+
+Each use case returns a *unit* (see ``labelloop.db.writer``) for the caller to run with ``ctx.write`` (a
+transaction of its own) or ``await ctx.write_async`` (the writer's next batch). The guarantees (one code
+path for SQLite and PostgreSQL):
+- an object never has more than N leased-or-submitted tasks: ``active_count`` is raised only by a
+  compare-and-set ``UPDATE ... WHERE active_count < N`` in the same transaction as the task row;
+- no worker gets an object twice: the unique constraint ``uq_tasks_object_worker``;
+- a task leaves ``leased`` once: submit, release, expiry and stop are compare-and-sets on ``status =
+  'leased'`` (and, for the worker's own actions, on the lease still being open); the loser gets 409.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, select, update
+
+from labelloop.core.access import may_see_job, may_see_task, may_work_on_job
+from labelloop.core.errors import Conflict, NotFound, ValidationError
+from labelloop.core.lifecycle import ObjectStatus, TaskStatus, lease_expiry, lease_open
+from labelloop.core.tasktypes import get_task_type
+from labelloop.db.engine import is_postgres
+from labelloop.db.models import DataObject, Job, Task
+from labelloop.db.prepared import Prepared
+from labelloop.db.writer import KeepWrites, Unit
+from labelloop.services.access import is_member_sql, job_row_for, may_work_on_job_sql
+from labelloop.services.context import Context, Principal
+from labelloop.services.events import record
+from labelloop.services.jobs import JobInfo, job_info
+from labelloop.services.leases import GIVE_BACK, expire_leases
+from labelloop.services.lifecycle import lease_open_sql
+from labelloop.services.views import (
+    AvailableJobView,
+    HistoryView,
+    ReleaseView,
+    SubmitView,
+    TaskView,
+    WorkerJobRecord,
+)
+
+CANDIDATES = 8
+
+
+def _view(job: JobInfo, *, id: int, status: str, position: int, line: str, source_ref: str | None,
+          leased_at: datetime, lease_expires_at: datetime) -> TaskView:
+    """What a worker sees of a task."""
+    parsed = json.loads(line)
+    data = {"source": parsed["source"]} if "source" in parsed else {"source-ref": source_ref}
+    return TaskView(
+        task_id=id, job=job.name, task_type=job.task_type, dataset_object_id=position, status=status, data=data,
+        has_data_file=source_ref is not None, labels=list(job.labels), keys=list(job.keys), title=job.title,
+        short_instruction=job.short_instruction, leased_at=leased_at, lease_expires_at=lease_expires_at,
+        task_time_limit_s=job.task_time_limit_s, price_per_task_usd=job.price_per_task_usd)
+
+
+_VIEW = Prepared(select(Task.id, Task.status, Task.leased_at, Task.lease_expires_at, DataObject.position,
+                         DataObject.line, DataObject.source_ref)
+                  .join(DataObject, DataObject.id == Task.object_id).where(Task.id == bindparam("b_task")))
+
+
+def _task_view(conn: Connection, job: JobInfo, task_id: int) -> TaskView:
+    return _view(job, **_VIEW.first(conn, {"b_task": task_id})._asdict())
+
+
+def _done_by(worker: Any) -> Any:
+    """This worker already had a turn on the object (NOT EXISTS uses the unique (object, worker) index)."""
+    return exists().where(Task.object_id == DataObject.id, Task.worker_id == worker)
+
+
+# The hot path's statements are built once and run through Prepared (labelloop.db.prepared).
+_HELD_AND_OPEN = Prepared(select(
+    # a lease this worker still holds on the job, and how many leases the job has open
+    select(Task.id).where(Task.worker_id == bindparam("b_worker"), Task.job_id == bindparam("b_job"),
+                          lease_open_sql(bindparam("b_now")))
+    .limit(1).scalar_subquery(),
+    select(func.count()).select_from(Task).where(Task.job_id == bindparam("b_job"), Task.status == TaskStatus.LEASED)
+    .scalar_subquery(),
+))
+_CANDIDATE_QUERY = (
+    select(DataObject.id, DataObject.position)
+    .where(DataObject.job_id == bindparam("b_job"), DataObject.status == ObjectStatus.PENDING,
+           DataObject.active_count < bindparam("b_n"),
+           ~_done_by(bindparam("b_worker")))
+    .order_by(DataObject.position)
+    .limit(CANDIDATES)
+)
+_CANDIDATES_SKIP_LOCKED = Prepared(_CANDIDATE_QUERY.with_for_update(skip_locked=True))
+_CANDIDATES = Prepared(_CANDIDATE_QUERY)
+_WIN = Prepared(update(DataObject)
+                .where(DataObject.id == bindparam("b_object"), DataObject.status == ObjectStatus.PENDING,
+                       DataObject.active_count < bindparam("b_n"))
+                .values(active_count=DataObject.active_count + 1)
+                .returning(DataObject.line, DataObject.source_ref))
+_INSERT_TASK = Prepared(insert(Task).values(
+    job_id=bindparam("b_job"), object_id=bindparam("b_object"), worker_id=bindparam("b_worker"),
+    status=TaskStatus.LEASED, leased_at=bindparam("b_now"), lease_expires_at=bindparam("b_expires")).returning(Task.id))
+
+
+def _claim(conn: Connection, job: JobInfo, worker: Principal, now: datetime) -> TaskView | None:
+    """Lease the next object of the job to this worker (or give back the lease they hold): the task's view."""
+    ids = {"b_worker": worker.id, "b_job": job.id, "b_now": now, "b_n": job.workers_per_object}
+    held, open_leases = _HELD_AND_OPEN.first(conn, ids)
+    if held is not None:
+        return _task_view(conn, job, held)
+    if open_leases >= job.max_concurrent_tasks and not expire_leases(conn, job.id, now):
+        return None
+    skip_locked = is_postgres(conn)
+    expired_checked = False
+    while True:
+        # PostgreSQL: skip rows other claims hold; if that leaves nothing, look again without skipping
+        # (a plain read) so "no task" is only said when there is none. The CAS below keeps it correct.
+        candidates = (_CANDIDATES_SKIP_LOCKED if skip_locked else _CANDIDATES).rows(conn, ids)
+        if not candidates and skip_locked:
+            candidates = _CANDIDATES.rows(conn, ids)
+        if not candidates:
+            # overdue leases are ended by the background runner; end them here too before saying "none"
+            if expired_checked or not expire_leases(conn, job.id, now):
+                return None
+            expired_checked = True
+            continue
+        for object_id, position in candidates:
+            task = _lease_object(conn, job, worker, object_id, position, now)
+            if task is not None:
+                return task
+
+
+def _lease_object(conn: Connection, job: JobInfo, worker: Principal, object_id: int, position: int,
+                  now: datetime) -> TaskView | None:
+    won = _WIN.first(conn, {"b_object": object_id, "b_n": job.workers_per_object})
+    if won is None:
+        return None
+    expires = lease_expiry(now, job.task_time_limit_s)
+    task_id = _INSERT_TASK.first(conn, {"b_job": job.id, "b_object": object_id, "b_worker": worker.id, "b_now": now,
+                                        "b_expires": expires})[0]
+    record(conn, "task.leased", at=now, actor=worker.username, job_id=job.id, dataset_object_id=position,
+           task_id=task_id, worker_id=worker.id)
+    return _view(job, id=task_id, status=TaskStatus.LEASED, position=position, line=won.line,
+                 source_ref=won.source_ref, leased_at=now, lease_expires_at=expires)
+
+
+def claim_next_task(ctx: Context, worker: Principal, job_name: str) -> Unit[TaskView | None]:
+    """Lease the next task of a job to this worker (or return the one they hold); None when none is left."""
+
+    def unit(conn: Connection) -> TaskView | None:
+        row = job_row_for(conn, job_name, worker)
+        return _claim_checked(conn, job_info(ctx, conn, row.id), row.status, row.is_member, worker, ctx.clock())
+
+    return unit
+
+
+def _claim_checked(conn: Connection, job: JobInfo, job_status: str, is_member: bool, worker: Principal,
+                   now: datetime) -> TaskView | None:
+    """``core.access``: a job's tasks go to the members of its team (whatever their role) while it accepts work."""
+    if not may_see_job(worker, job.requester_id, is_member):
+        raise NotFound(f"no labeling job '{job.name}'", field="name")
+    if not is_member:
+        raise NotFound(f"no labeling job '{job.name}' for you to work on", field="job")
+    if not may_work_on_job(worker, is_member, job_status, job.ends_at, now):
+        return None
+    return _claim(conn, job, worker, now)
+
+
+# a task with its object's position, its job's current status and whether the worker is on the job's team
+_TASK = Prepared(select(Task.__table__, DataObject.position, Job.status.label("job_status"),
+                         is_member_sql(Job.team_id).label("is_member"))
+                  .join(DataObject, DataObject.id == Task.object_id).join(Job, Job.id == Task.job_id)
+                  .where(Task.id == bindparam("b_task")))
+# the compare-and-sets that end a lease by the worker's own action: only from an open lease
+_SUBMIT = Prepared(update(Task).where(Task.id == bindparam("b_task"), lease_open_sql(bindparam("b_now")))
+                   .values(status=TaskStatus.SUBMITTED, answer=bindparam("b_answer"), finished_at=bindparam("b_now"),
+                           time_spent_s=bindparam("b_spent")))
+_RELEASE = Prepared(update(Task).where(Task.id == bindparam("b_task"), lease_open_sql(bindparam("b_now")))
+                    .values(status=TaskStatus.RELEASED, finished_at=bindparam("b_now")))
+_COUNT_ANSWER = Prepared(update(DataObject).where(DataObject.id == bindparam("b_object")).values(
+    answer_count=DataObject.answer_count + 1,
+    status=case((and_(DataObject.answer_count + 1 >= bindparam("b_n"), DataObject.status == ObjectStatus.PENDING),
+                 ObjectStatus.READY), else_=DataObject.status)))
+
+
+def _own_task(ctx: Context, conn: Connection, worker: Principal, task_id: int) -> tuple[Any, JobInfo]:
+    """The task (with its object's position, ``job_status`` and ``is_member``) and its job, if the task is
+    this worker's."""
+    row = _TASK.first(conn, {"b_task": task_id, "b_user": worker.id})
+    if row is None or not may_see_task(worker, row.worker_id):
+        raise NotFound(f"no task {task_id} of yours", field="task_id")
+    return row, job_info(ctx, conn, row.job_id)
+
+
+def _closed_reason(conn: Connection, task: Any, job: JobInfo, now: datetime) -> str | None:
+    """Why this task can take no more action, or None. An overdue lease is ended here."""
+    if lease_open(task.status, task.lease_expires_at, now):
+        return None
+    if task.status != TaskStatus.LEASED:
+        return f"task {task.id} is {task.status}; it can no longer be submitted or released"
+    expire_leases(conn, job.id, now)
+    return f"the lease on task {task.id} expired at {task.lease_expires_at.isoformat()}Z"
+
+
+def _lost_race(conn: Connection, task_id: int) -> str:
+    status = conn.execute(select(Task.status).where(Task.id == task_id)).scalar()
+    return f"task {task_id} is {status}; it can no longer be submitted or released"
+
+
+def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer: Any, *,
+                      lease_next: bool = False) -> Unit[SubmitView]:
+    """Validate and store one worker's answer; the object becomes ready for consolidation at N answers.
+    With ``lease_next`` the worker's next task of the job is leased in the same transaction."""
+
+    def unit(conn: Connection) -> SubmitView:
+        now = ctx.clock()
+        task, job = _own_task(ctx, conn, worker, task_id)
+        problem: str | ValidationError | None = _closed_reason(conn, task, job, now)
+        content: dict[str, Any] = {}
+        if problem is None:
+            try:
+                content = get_task_type(job.task_type).validate_answer(answer, job.labels)
+            except ValidationError as exc:
+                problem = exc
+        if problem is None and not _SUBMIT.run(conn, {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
+                                                      "b_spent": (now - task.leased_at).total_seconds()}):
+            problem = _lost_race(conn, task_id)  # another action ended the lease since it was read
+        if problem is not None:
+            record(conn, "answer.rejected", at=now, actor=worker.username, job_id=job.id,
+                   dataset_object_id=task.position, task_id=task_id, worker_id=worker.id, reason=str(problem))
+            raise KeepWrites(problem if isinstance(problem, ValidationError) else Conflict(problem, field="task_id"))
+        _COUNT_ANSWER.run(conn, {"b_object": task.object_id, "b_n": job.workers_per_object})
+        record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id,
+               dataset_object_id=task.position, task_id=task_id, worker_id=worker.id)
+        next_task = _claim_checked(conn, job, task.job_status, task.is_member, worker, now) if lease_next else None
+        return SubmitView(task_id=task_id, status=TaskStatus.SUBMITTED, dataset_object_id=task.position, job=job.name,
+                          next_task=next_task, leased_next=lease_next)
+
+    return unit
+
+
+def release_task(ctx: Context, worker: Principal, task_id: int) -> Unit[ReleaseView]:
+    """Give a task back: the object returns to the pool for other workers (not for this one)."""
+
+    def unit(conn: Connection) -> ReleaseView:
+        now = ctx.clock()
+        task, job = _own_task(ctx, conn, worker, task_id)
+        problem = _closed_reason(conn, task, job, now)
+        if problem is None and not _RELEASE.run(conn, {"b_task": task_id, "b_now": now}):
+            problem = _lost_race(conn, task_id)
+        if problem is not None:
+            raise KeepWrites(Conflict(problem, field="task_id"))
+        GIVE_BACK.run(conn, {"b_object": task.object_id})
+        record(conn, "task.released", at=now, actor=worker.username, job_id=job.id, dataset_object_id=task.position,
+               task_id=task_id, worker_id=worker.id)
+        return ReleaseView(task_id=task_id, status=TaskStatus.RELEASED)
+
+    return unit
+
+
+def get_task(ctx: Context, worker: Principal, task_id: int) -> TaskView:
+    with ctx.engine.connect() as conn:
+        _task, job = _own_task(ctx, conn, worker, task_id)
+        return _task_view(conn, job, task_id)
+
+
+def task_data_uri(ctx: Context, worker: Principal, task_id: int) -> str:
+    """The ``source-ref`` of a task's object, only for its worker and only while the lease is open."""
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        task, _job = _own_task(ctx, conn, worker, task_id)
+        if not lease_open(task.status, task.lease_expires_at, now):
+            raise NotFound(f"no open task {task_id} of yours", field="task_id")
+        uri = conn.execute(select(DataObject.source_ref).where(DataObject.id == task.object_id)).scalar()
+    if uri is None:
+        raise NotFound(f"task {task_id} has inline data, no file", field="task_id")
+    return str(uri)
+
+
+def worker_history(ctx: Context, worker: Principal) -> HistoryView:
+    """A worker's own record: tasks done, time spent, earnings at each job's price."""
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(Job.name, func.count(), func.coalesce(func.sum(Task.time_spent_s), 0.0), Job.price_per_task_usd)
+            .join(Job, Job.id == Task.job_id)
+            .where(Task.worker_id == worker.id, Task.status == TaskStatus.SUBMITTED)
+            .group_by(Job.name, Job.price_per_task_usd)
+        ).all()
+    jobs = [WorkerJobRecord(job=n, tasks=c, time_spent_s=round(float(t), 1), earnings_usd=round(c * float(p), 4))
+            for n, c, t, p in rows]
+    return HistoryView(jobs=jobs, tasks=sum(j.tasks for j in jobs),
+                       time_spent_s=round(sum(j.time_spent_s for j in jobs), 1),
+                       earnings_usd=round(sum(j.earnings_usd for j in jobs), 4))
+
+
+def available_jobs(ctx: Context, worker: Principal) -> list[AvailableJobView]:
+    """The jobs this user may work on (``core.access.may_work_on_job``), with how many tasks they could still take."""
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(select(Job.__table__).where(may_work_on_job_sql(worker, now))
+                            .order_by(Job.created_at)).all()
+        out = []
+        for job in rows:
+            available = conn.execute(
+                select(func.count()).select_from(DataObject).where(
+                    DataObject.job_id == job.id, DataObject.status == ObjectStatus.PENDING,
+                    DataObject.active_count < job.workers_per_object, ~_done_by(worker.id))
+            ).scalar()
+            out.append(AvailableJobView(
+                name=job.name, title=job.title, description=job.description, keywords=json.loads(job.keywords),
+                task_type=job.task_type, price_per_task_usd=float(job.price_per_task_usd),
+                task_time_limit_s=job.task_time_limit_s, available_tasks=int(available or 0)))
+    return out
+
+
+__all__ = ["available_jobs", "claim_next_task", "get_task", "release_task", "submit_annotation",
+           "task_data_uri", "worker_history"]

@@ -1,0 +1,183 @@
+"""What services return: typed, immutable views of the domain. The edges render them (the v1 JSON in
+``labelloop.web.render``; Ground Truth's PascalCase shapes for the AWS API next); URLs, ARNs and the wire
+format of timestamps are the edges' business, not the services'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class LabelCounters:
+    """Ground Truth's ``LabelCounters``, computed from the objects' states."""
+
+    total_labeled: int
+    human_labeled: int
+    machine_labeled: int
+    failed_non_retryable_error: int
+    unlabeled: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseView:
+    """An open lease of a job: who holds which task, since when, until when."""
+
+    task_id: int
+    dataset_object_id: int
+    worker: str
+    leased_at: datetime
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    name: str
+    status: str
+    failure_reason: str | None
+    task_type: str
+    label_attribute_name: str
+    labels: list[str]
+    label_config: dict[str, Any]
+    team: str
+    workers_per_object: int
+    task_time_limit_s: int
+    task_availability_lifetime_s: int
+    max_concurrent_tasks: int
+    price_per_task_usd: float
+    title: str
+    description: str
+    keywords: list[str]
+    short_instruction: str
+    full_instruction: str
+    input_manifest_uri: str
+    output_uri: str
+    output_manifest_uri: str
+    consolidation_algorithm: str
+    object_count: int
+    created_at: datetime
+    updated_at: datetime
+    ends_at: datetime
+    label_counters: LabelCounters
+    has_custom_template: bool
+    open_leases: list[LeaseView] | None = None  # in describe_job; None where jobs are listed
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """What a worker sees of one of their tasks."""
+
+    task_id: int
+    job: str
+    task_type: str
+    dataset_object_id: int
+    status: str
+    data: dict[str, Any]  # {"source": text} or {"source-ref": uri}
+    has_data_file: bool  # the object is a file the worker reads through the task's data route
+    labels: list[str]
+    keys: list[str | None]
+    title: str
+    short_instruction: str
+    leased_at: datetime
+    lease_expires_at: datetime
+    task_time_limit_s: int
+    price_per_task_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitView:
+    task_id: int
+    status: str
+    dataset_object_id: int
+    job: str
+    next_task: TaskView | None = None
+    leased_next: bool = False  # the caller asked for the next task (``next_task`` None: there is none)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseView:
+    task_id: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableJobView:
+    """A job a worker may take tasks of."""
+
+    name: str
+    title: str
+    description: str
+    keywords: list[str]
+    task_type: str
+    price_per_task_usd: float
+    task_time_limit_s: int
+    available_tasks: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerJobRecord:
+    job: str
+    tasks: int
+    time_spent_s: float
+    earnings_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryView:
+    jobs: list[WorkerJobRecord]
+    tasks: int
+    time_spent_s: float
+    earnings_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    job: str | None
+    dataset_object_id: int | None
+    task_id: int | None
+    worker_id: int | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TeamView:
+    id: int
+    name: str
+    description: str
+    members: list[str] | None = field(default=None)  # None: not shown to this principal
+    owner: str | None = None  # the requester it belongs to; None: shared by an admin (or not shown)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialView:
+    """A session token, API token (or, later, an access key) of a user; never the secret itself."""
+
+    id: int
+    kind: str
+    name: str | None
+    username: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobBrief:
+    """What a member of a job's team sees of it (the portal's labeling page): no URIs, configs or hooks."""
+
+    name: str
+    title: str
+    description: str
+    short_instruction: str
+    full_instruction: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: int
+    username: str
+    role: str

@@ -1,0 +1,203 @@
+"""Simulated workers that label through the real worker HTTP API (``labelloop simulate``, benchmarks, tests)."""
+
+from __future__ import annotations
+
+import csv
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class Oracle:
+    """Chooses an answer: the truth with probability ``accuracy``, else another label at random."""
+
+    truth: dict[str, str] = field(default_factory=dict)
+    accuracy: float = 1.0
+    seed: int = 0
+
+    @classmethod
+    def from_csv(cls, path: Path, accuracy: float = 1.0, seed: int = 0) -> Oracle:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        if not rows or [c.strip() for c in rows[0][:2]] != ["question", "truth"]:
+            raise ValueError(f"{path}: the first line must be the header 'question,truth'")
+        truth = {}
+        for n, row in enumerate(rows[1:], start=2):
+            if len(row) < 2:
+                raise ValueError(f"{path}: line {n} needs two columns")
+            truth[row[0]] = row[1]
+        return cls(truth, accuracy, seed)
+
+    def true_label(self, task: dict) -> str | None:
+        data = task["data"]
+        for key in (str(task["dataset_object_id"]), data.get("source-ref"), data.get("source")):
+            if key is not None and key in self.truth:
+                return self.truth[key]
+            if key and "/" in key and key.rsplit("/", 1)[1] in self.truth:
+                return self.truth[key.rsplit("/", 1)[1]]
+        return None
+
+    def answer(self, task: dict, rng: random.Random) -> dict:
+        labels = task["labels"]
+        truth = self.true_label(task)
+        if task["task_type"].endswith("multilabel"):
+            chosen = set((truth or "").split("|")) if truth is not None else {rng.choice(labels)}
+            picked = [x for x in labels if (x in chosen) != (rng.random() > self.accuracy)]
+            return {"labels": picked}
+        if truth is None:
+            return {"label": rng.choice(labels)}
+        if rng.random() < self.accuracy or len(labels) == 1:
+            return {"label": truth}
+        return {"label": rng.choice([x for x in labels if x != truth])}
+
+
+@dataclass
+class Stats:
+    submitted: int = 0
+    errors: int = 0
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"next-task": [], "submit": []})
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, call: str, seconds: float) -> None:
+        with self.lock:
+            self.latencies[call].append(seconds)
+
+
+def sign_in(base_url: str, username: str, password: str) -> str:
+    r = httpx.post(f"{base_url}/api/v1/auth/token", json={"username": username, "password": password}, timeout=30)
+    r.raise_for_status()
+    return r.json()["token"]
+
+
+RETRIES = 5  # attempts of a request whose connection the server dropped
+
+
+def work(
+    base_url: str, token: str, job: str, oracle: Oracle, *, stats: Stats, seed: int = 0, max_tasks: int | None = None,
+    on_submit: Callable[[], None] | None = None,
+) -> None:
+    """One worker: take a task, answer it and get the next in the same call, until none is left."""
+    rng = random.Random(seed)
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+
+        def post(path: str, **kw) -> httpx.Response:
+            """POST, retrying a connection the server dropped (a keep-alive race under load)."""
+            for attempt in range(RETRIES):
+                try:
+                    return client.post(path, **kw)
+                except httpx.TransportError:
+                    if attempt == RETRIES - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
+            raise AssertionError("unreachable")
+
+        def claim() -> dict | None:
+            t0 = time.perf_counter()
+            r = post(f"/api/v1/worker/jobs/{job}/next-task")
+            stats.add("next-task", time.perf_counter() - t0)
+            r.raise_for_status()
+            return r.json() if r.status_code == 200 else None
+
+        def submitted_already(task_id: int) -> bool:
+            r = client.get(f"/api/v1/worker/tasks/{task_id}")
+            return r.status_code == 200 and r.json()["status"] == "submitted"
+
+        task, done = claim(), 0
+        while task is not None and (max_tasks is None or done < max_tasks):
+            more = max_tasks is None or done + 1 < max_tasks
+            t0 = time.perf_counter()
+            try:
+                r = client.post(f"/api/v1/worker/tasks/{task['task_id']}/submit",
+                                json={"answer": oracle.answer(task, rng), "next": more})
+            except httpx.TransportError:
+                # the answer may or may not have been stored: ask before answering again
+                r = None
+            stats.add("submit", time.perf_counter() - t0)
+            if r is None and submitted_already(task["task_id"]):
+                next_task = None
+            elif r is None:
+                continue  # not stored: submit again
+            elif r.status_code != 200:
+                with stats.lock:
+                    stats.errors += 1
+                task = claim()
+                continue
+            else:
+                next_task = r.json().get("next_task")
+            done += 1
+            with stats.lock:
+                stats.submitted += 1
+            if on_submit:
+                on_submit()
+            task = next_task if next_task is not None or not more else claim()
+
+
+def run_workers(base_url: str, job: str, credentials: list[tuple[str, str]], oracle: Oracle, *,
+                max_tasks: int | None = None, on_submit: Callable[[], None] | None = None,
+                tokens: list[str] | None = None, stats: Stats | None = None) -> Stats:
+    """Run one thread per worker until the job has no task left for any of them (``tokens``: already signed
+    in; ``stats``: add to these)."""
+    stats = stats if stats is not None else Stats()
+    tokens = tokens if tokens is not None else [sign_in(base_url, u, p) for u, p in credentials]
+    threads = [
+        threading.Thread(target=work, args=(base_url, tok, job, oracle),
+                         kwargs={"stats": stats, "seed": oracle.seed * 1000 + i, "max_tasks": max_tasks,
+                                 "on_submit": on_submit}, daemon=True)
+        for i, tok in enumerate(tokens)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return stats
+
+
+@dataclass(frozen=True)
+class HeldLease:
+    """A lease of the job held by someone other than the simulated workers."""
+
+    worker: str
+    expires_at: datetime
+
+
+def waiting_message(leases: list[HeldLease], now: datetime | None = None) -> str:
+    """``2 objects are leased to other workers (worker1 until 10:42:13Z); waiting for them to be answered or
+    to expire``."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    by: dict[str, datetime] = {}
+    for lease in leases:
+        by[lease.worker] = max(by.get(lease.worker, lease.expires_at), lease.expires_at)
+    holders = ", ".join(f"{w} {'until' if until > now else 'expired at'} {until.strftime('%H:%M:%SZ')}"
+                        for w, until in sorted(by.items(), key=lambda x: x[1]))
+    n = len(leases)
+    return (f"{n} object{'s are' if n != 1 else ' is'} leased to other workers ({holders}); "
+            "waiting for them to be answered or to expire")
+
+
+def label_until_done(
+    run_round: Callable[[], None], leases_held_by_others: Callable[[], list[HeldLease]], *,
+    wait_s: float | None = None, poll_s: float = 1.0, on_wait: Callable[[list[HeldLease]], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+) -> list[HeldLease]:
+    """Run rounds of the simulated workers (each until none of them gets a task) while other workers hold
+    leases on the job: those objects come back when answered or when their leases expire. ``on_wait`` is
+    told each time the leases held by others change. Returns the leases still held by others: empty once
+    nothing is left that the simulated workers could ever take, else those held when ``wait_s`` ran out."""
+    deadline = None if wait_s is None else monotonic() + wait_s
+    told: list[HeldLease] | None = None
+    while True:
+        run_round()
+        held = leases_held_by_others()
+        if not held or (deadline is not None and monotonic() >= deadline):
+            return held
+        if held != told and on_wait is not None:
+            on_wait(held)
+        told = held
+        sleep(poll_s if deadline is None else max(0.0, min(poll_s, deadline - monotonic())))

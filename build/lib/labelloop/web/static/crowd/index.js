@@ -1,0 +1,23 @@
+// Loads every crowd-* element. Pages: <script type="module" src="/static/crowd/index.js"></script>
+import './crowd-form.js';
+import './crowd-button.js';
+import './crowd-instructions.js';
+import './crowd-classifier.js';
+import './crowd-classifier-multi-select.js';
+import './crowd-image-classifier.js';
+import './crowd-image-classifier-multi-select.js';
+import './crowd-input.js';
+import './crowd-text-area.js';
+import './crowd-radio-group.js';
+import './crowd-radio-button.js';
+import './crowd-checkbox.js';
+import './crowd-toggle-button.js';
+import './crowd-slider.js';
+import './crowd-alert.js';
+import './crowd-card.js';
+import './crowd-badge.js';
+import './crowd-fab.js';
+import './crowd-icon-button.js';
+import './crowd-modal.js';
+import './crowd-tab.js';
+import './crowd-tabs.js';
