@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -136,13 +137,74 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from Linux's /proc")
-def test_serve_stops_everything_when_one_of_its_processes_dies(ctx, tmp_path):
+def _gone(pid: int) -> bool:
+    """The process has exited (reaped, or a zombie waiting for its parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def _background_pid(server) -> int | None:
+    """The background process under ``serve`` (started last, so the last child), once it is running."""
+    children = _children(server.proc.pid)
+    return children[1] if len(children) == 2 else None
+
+
+needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from /proc")
+
+
+@needs_proc
+def test_serve_stops_everything_when_a_server_process_dies(ctx, tmp_path):
     with labelloop_serve(ctx.settings.database_url, tmp_path) as server:
         children = _children(server.proc.pid)
         assert len(children) == 2  # the server process and the background process
-        os.kill(children[-1], 9)
+        os.kill(children[0], 9)
         assert server.wait_exit() == 1
-        assert "exited with -9; stopped the others" in server.log_text()
+        assert "labelloop-server-0 exited with -9; stopped the others" in server.log_text()
         for child in children:
-            assert not os.path.exists(f"/proc/{child}") or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
+            assert _gone(child)
+
+
+@needs_proc
+def test_serve_restarts_a_killed_background_process_and_work_resumes(ctx, clock, tmp_path, people):
+    """SIGKILL the background process: the API keeps answering, the supervisor starts another one, and the
+    job's answers are consolidated to the end."""
+    clock.now = utc_now()  # the server runs on the real clock
+    n_objects = 12
+    names = _setup(ctx, tmp_path, people, n_objects, 6)
+    with labelloop_serve(ctx.settings.database_url, tmp_path) as server:
+        old = wait_until(lambda: _background_pid(server))
+        stop, failures, answered = threading.Event(), [], [0]
+
+        def probe() -> None:  # the API answers all along
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                while not stop.is_set():
+                    r = client.get("/healthz")
+                    if r.status_code != 200:
+                        failures.append(r.status_code)
+                    answered[0] += 1
+
+        prober = threading.Thread(target=probe)
+        prober.start()
+        try:
+            os.kill(old, 9)
+            _label_through(ctx, people, n_objects, names, [server.url])  # ends once the job is completed
+            new = wait_until(lambda: _background_pid(server))
+        finally:
+            stop.set()
+            prober.join()
+        assert new != old and _gone(old)
+        assert failures == [] and answered[0] > 0
+        assert server.proc.poll() is None
+        assert "the background process exited with -9; starting another in 1 s" in server.log_text()
+        assert server.stop() == 0
+
+
+@needs_proc
+def test_children_exit_when_the_supervisor_is_killed(ctx, tmp_path):
+    with labelloop_serve(ctx.settings.database_url, tmp_path, workers=2) as server:
+        children = wait_until(lambda: (c if len(c := _children(server.proc.pid)) == 3 else None))
+        os.kill(server.proc.pid, 9)
+        server.proc.wait()
+        wait_until(lambda: all(_gone(c) for c in children), message="a child of the killed supervisor still runs")

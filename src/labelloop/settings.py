@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
         "is believed for the client's address; default none (the peer's address is the client's).")
+    password_hashes_in_flight: int = Field(
+        2, ge=1, description="Most argon2 password hashes (sign-ins, new users) computed at once in one process; "
+        "each takes 64 MiB while it runs, so this bounds a burst of sign-ins' memory.")
+    metrics_token: str | None = Field(
+        None, description="Bearer token that may read /metrics. Unset: /metrics answers only clients on the "
+        "loopback address (127.0.0.1, ::1); anyone else gets 403.")
     sign_in_window_s: int = Field(300, description="Seconds over which failed sign-ins are counted.")
     sign_in_failures_per_account: int = Field(
         5, description="Failed sign-ins for one username within the window before further tries get 429.")

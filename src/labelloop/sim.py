@@ -77,6 +77,7 @@ def sign_in(base_url: str, username: str, password: str) -> str:
 
 
 RETRIES = 5  # attempts of a request whose connection the server dropped
+GATEWAY_ERRORS = (502, 503, 504)  # a reverse proxy whose upstream died: like a dropped connection
 
 
 def work(
@@ -91,11 +92,14 @@ def work(
             """POST, retrying a connection the server dropped (a keep-alive race under load)."""
             for attempt in range(RETRIES):
                 try:
-                    return client.post(path, **kw)
+                    r = client.post(path, **kw)
                 except httpx.TransportError:
                     if attempt == RETRIES - 1:
                         raise
-                    time.sleep(0.05 * (attempt + 1))
+                else:
+                    if r.status_code not in GATEWAY_ERRORS or attempt == RETRIES - 1:
+                        return r
+                time.sleep(0.05 * (attempt + 1))
             raise AssertionError("unreachable")
 
         def claim() -> dict | None:
@@ -106,7 +110,16 @@ def work(
             return r.json() if r.status_code == 200 else None
 
         def submitted_already(task_id: int) -> bool:
-            r = client.get(f"/api/v1/worker/tasks/{task_id}")
+            for attempt in range(RETRIES):
+                try:
+                    r = client.get(f"/api/v1/worker/tasks/{task_id}")
+                except httpx.TransportError:
+                    if attempt == RETRIES - 1:
+                        raise
+                else:
+                    if r.status_code not in GATEWAY_ERRORS or attempt == RETRIES - 1:
+                        break
+                time.sleep(0.05 * (attempt + 1))
             return r.status_code == 200 and r.json()["status"] == "submitted"
 
         task, done = claim(), 0
@@ -119,6 +132,8 @@ def work(
             except httpx.TransportError:
                 # the answer may or may not have been stored: ask before answering again
                 r = None
+            if r is not None and r.status_code in GATEWAY_ERRORS:
+                r = None  # a proxy lost its upstream mid-request: the same question
             stats.add("submit", time.perf_counter() - t0)
             if r is None and submitted_already(task["task_id"]):
                 next_task = None

@@ -87,6 +87,21 @@ def db_upgrade(database_url: str | None = DbOpt):
         out.print(f"the database schema is already up to date (revision {after})")
 
 
+@db_app.command("backup")
+def db_backup(path: Path = typer.Argument(..., help="The backup file to write (must not exist)."),
+              database_url: str | None = DbOpt):
+    """Back up the database while servers run: SQLite's online backup (a consistent copy), or pg_dump -Fc for
+    PostgreSQL (docs/deployment.md)."""
+    from labelloop.db.backup import BackupError, backup
+
+    url = database_url or Settings().database_url
+    try:
+        out.print(escape(backup(url, path)))
+    except BackupError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
 @users_app.command("create")
 def users_create(
     username: str, role: str = typer.Option("worker", help="admin, requester or worker"),

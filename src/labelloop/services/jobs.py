@@ -6,6 +6,7 @@ import dataclasses
 import json
 import pickle
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labelloop.core.access import may_create_jobs, may_manage_job
@@ -161,7 +162,8 @@ def _read_objects(ctx: Context, spec: JobSpec, first_status: ObjectStatus) -> _O
 
 
 def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> JobView:
-    """Validate everything, then import the manifest in one transaction: a bad line creates nothing."""
+    """Validate everything, then import the manifest in short transactions (``_write_job``): a bad line creates
+    nothing, and a failed import removes what it wrote."""
     if not may_create_jobs(principal):
         raise Forbidden("only requesters and admins create labeling jobs")
     validate_job_name(spec.name, field="name")
@@ -189,14 +191,26 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> JobView:
     return describe_job(ctx, principal, spec.name)
 
 
+IMPORT_CLAIM_S = 120
+"""How long an import's hold on its Initializing job lasts without renewal (renewed each chunk). A job still
+Initializing once its importer's hold has run out was left by a killed import: ``sweep_abandoned_imports``
+deletes it."""
+
+
 def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any, labels: LabelConfig,
                keywords: list[str], algorithm: str, output_root: str, objects: _Objects) -> None:
+    """Write the job in short transactions: the job row (status Initializing: listed to no worker, handing out
+    no task, skipped by the background runner) held by this import's claim, then ``IMPORT_CHUNK`` objects per
+    transaction (the claim renewed with each), then the switch to InProgress. Other writers (workers'
+    submits) get the write lock between chunks. A failure deletes the job and its objects; a killed import
+    leaves a job whose claim runs out, deleted by ``sweep_abandoned_imports``."""
     now = ctx.clock()
+    owner = f"import:{uuid.uuid4().hex[:24]}"
 
-    def unit(conn: Connection) -> None:
+    def create(conn: Connection) -> int:
         tid = team_for_use(conn, principal, spec.team)
         try:
-            job_id = conn.execute(
+            return int(conn.execute(
                 insert(Job).values(
                     name=spec.name, name_key=spec.name.lower(), requester_id=principal.id, team_id=tid,
                     task_type=task_type.name, label_attribute_name=spec.label_attribute_name,
@@ -211,33 +225,71 @@ def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any
                     consolidation_algorithm=algorithm, ui_template=spec.ui_template,
                     pre_hook=spec.pre_hook, post_hook=spec.post_hook, created_at=now, updated_at=now,
                     ends_at=now + timedelta(seconds=spec.task_availability_lifetime_s), output_dirty=True,
+                    background_owner=owner, background_until=now + timedelta(seconds=IMPORT_CLAIM_S),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0])
         except IntegrityError:
             raise ResourceInUse(f"a job named '{spec.name}' already exists (names ignore case)", field="name") from None
-        count = _import_objects(conn, job_id, objects)
-        transition(conn, Job, Job.id == job_id, JobStatus.INITIALIZING, JobStatus.IN_PROGRESS, object_count=count)
-        record(conn, "job.created", at=now, actor=principal.username, job_id=job_id, objects=count, task_type=task_type.name)
 
-    ctx.write(unit)
+    job_id = ctx.write(create)
+    try:
+        objects.spool.seek(0)
+        for _ in range(objects.chunks):
+            chunk = pickle.load(objects.spool)  # our own spool, written above
+            ctx.write(_import_chunk(ctx, job_id, owner, chunk))
+
+        def finish(conn: Connection) -> None:
+            _renew_import(ctx, conn, job_id, owner)
+            conn.execute(update(Job).where(Job.id == job_id).values(background_owner=None, background_until=None))
+            transition(conn, Job, Job.id == job_id, JobStatus.INITIALIZING, JobStatus.IN_PROGRESS,
+                       object_count=objects.count)
+            record(conn, "job.created", at=now, actor=principal.username, job_id=job_id, objects=objects.count,
+                   task_type=task_type.name)
+
+        ctx.write(finish)
+    except BaseException:
+        ctx.write(lambda conn: _delete_initializing(conn, Job.id == job_id))
+        raise
 
 
-def _import_objects(conn: Connection, job_id: int, objects: _Objects) -> int:
-    """Insert the validated rows in chunks (a retry of the unit reads the spool again from the start)."""
-    objects.spool.seek(0)
-    for _ in range(objects.chunks):
-        chunk = pickle.load(objects.spool)  # our own spool, written above
-        for row in chunk:
-            row["job_id"] = job_id
-        conn.execute(insert(DataObject), chunk)
-    return objects.count
+def _renew_import(ctx: Context, conn: Connection, job_id: int, owner: str) -> None:
+    held = conn.execute(update(Job).where(Job.id == job_id, Job.background_owner == owner,
+                                          Job.status == JobStatus.INITIALIZING)
+                        .values(background_until=ctx.clock() + timedelta(seconds=IMPORT_CLAIM_S))).rowcount
+    if held != 1:
+        raise Conflict("the import lost its hold on the job (it was swept as abandoned)")
+
+
+def _import_chunk(ctx: Context, job_id: int, owner: str, chunk: list[dict[str, Any]]) -> Any:
+    def unit(conn: Connection) -> None:
+        _renew_import(ctx, conn, job_id, owner)
+        conn.execute(insert(DataObject), [{**row, "job_id": job_id} for row in chunk])
+
+    return unit
+
+
+def _delete_initializing(conn: Connection, where: Any) -> int:
+    """Delete Initializing jobs matching ``where`` and their objects (no task or answer exists yet)."""
+    ids = conn.execute(select(Job.id).where(where, Job.status == JobStatus.INITIALIZING)).scalars().all()
+    if ids:
+        conn.execute(delete(DataObject).where(DataObject.job_id.in_(ids)))
+        conn.execute(delete(Job).where(Job.id.in_(ids)))
+    return len(ids)
+
+
+def sweep_abandoned_imports(ctx: Context) -> int:
+    """Delete the jobs a killed import left Initializing (its hold ran out); returns how many."""
+    now = ctx.clock()
+    return int(ctx.write(lambda conn: _delete_initializing(
+        conn, and_(or_(Job.background_until.is_(None), Job.background_until <= now)))))
 
 
 @dataclass(frozen=True)
 class JobInfo:
     """The columns of a job that never change after it is created (status, counters and timestamps do: read
     those from the row). Safe to keep for the life of the process: job rows are never updated in these
-    columns and never deleted."""
+    columns, and only a job still Initializing (whose import failed or was killed) is ever deleted; no task
+    of such a job exists, so nothing reads its info."""
 
     id: int
     name: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
+import threading
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,18 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
+_SLOTS: dict[int, threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def hash_slots(ctx: Context) -> threading.BoundedSemaphore:
+    """The process's bound on argon2 hashes in flight (``settings.password_hashes_in_flight``): each holds
+    64 MiB while it runs, so 8 request threads signing in at once would otherwise take 512 MiB."""
+    size = ctx.settings.password_hashes_in_flight
+    with _SLOTS_LOCK:
+        return _SLOTS.setdefault(size, threading.BoundedSemaphore(size))
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -55,7 +68,8 @@ def create_user(ctx: Context, username: str, password: str, role: str, *, actor:
     if len(password) < MIN_PASSWORD_CHARS:
         raise ValidationError("password must be at least 8 characters", field="password")
     check_password_length(password)
-    password_hash = _hasher.hash(password)
+    with hash_slots(ctx):
+        password_hash = _hasher.hash(password)
 
     def unit(conn: Connection) -> int:
         try:
@@ -109,7 +123,9 @@ def check_password(ctx: Context, username: str, password: str) -> Principal:
     with ctx.engine.connect() as conn:
         row = conn.execute(select(User.__table__).where(User.username == username)).first()
     try:
-        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
+        stored = row.password_hash if row else _dummy_hash()
+        with hash_slots(ctx):
+            _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("wrong username or password") from None
     if row is None:

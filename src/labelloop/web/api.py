@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from labelloop.core.errors import Forbidden
-from labelloop.services import events, jobs, tasks, users
+from labelloop.services import events, jobs, metrics, tasks, users
 from labelloop.services.context import Context, Principal
 from labelloop.services.jobs import JobSpec
 from labelloop.web import render
@@ -151,12 +151,19 @@ def worker_jobs(ctx: Context = Ctx, principal: Principal = Me):
 # not to a request thread each. The rendered views are plain JSON types, so JSONResponse needs no encoder pass.
 async def next_task_response(ctx: Context, principal: Principal, name: str) -> Response:
     task = await ctx.write_async(tasks.claim_next_task(ctx, principal, name))
-    return Response(status_code=204) if task is None else JSONResponse(render.task(task))
+    if task is None:
+        return Response(status_code=204)
+    metrics.LEASES.inc()
+    return JSONResponse(render.task(task))
 
 
 async def submit_response(ctx: Context, principal: Principal, task_id: int, body: AnswerSubmit) -> Response:
     unit = tasks.submit_annotation(ctx, principal, task_id, body.answer, lease_next=body.next)
-    return JSONResponse(render.submitted(await ctx.write_async(unit)))
+    view = await ctx.write_async(unit)
+    metrics.ANSWERS.inc()
+    if view.leased_next and view.next_task is not None:
+        metrics.LEASES.inc()
+    return JSONResponse(render.submitted(view))
 
 
 @router.post("/worker/jobs/{name}/next-task", tags=["worker"],

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from labelloop import __version__
 from labelloop.services.context import Context, build_context
 from labelloop.settings import Settings
-from labelloop.web import docs_ui, errors, openapi, portal
+from labelloop.web import docs_ui, errors, health, openapi, portal
 from labelloop.web.api import router
 from labelloop.web.headers import SecurityHeaders
 from labelloop.web.hot import HotPaths
@@ -44,10 +44,12 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None, 
     errors.install(app)
     openapi.install(app)  # the description without FastAPI's 422s, with each route's statuses and bodies
     app.include_router(router)
+    health.install(app)  # /healthz, /readyz, /metrics: outside the schema
     docs_ui.install(app)  # /docs from local files; before the portal's /static mount
     portal.install(app)
     app.add_middleware(BodyLimit)  # the routes' body limits; the hot paths apply the same table themselves
     if hot_paths:
         app.add_middleware(HotPaths)  # the two hot calls skip everything else
+    app.add_middleware(health.Metrics)  # every request's latency by route template, the hot calls' too
     app.add_middleware(SecurityHeaders)  # outermost: every response, the hot calls' too, gets the headers
     return app

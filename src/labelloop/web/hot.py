@@ -29,6 +29,9 @@ PREFIX = "/api/v1/worker/"
 # what follows PREFIX in the two hot routes (tests check these match the routes FastAPI declares)
 SUBMIT = re.compile(r"tasks/([0-9]{1,18})/submit")
 NEXT = re.compile(r"jobs/([^/]+)/next-task")
+# their route templates, for the request metrics (as FastAPI's routes declare them)
+SUBMIT_ROUTE = "/api/v1/worker/tasks/{task_id}/submit"
+NEXT_ROUTE = "/api/v1/worker/jobs/{name}/next-task"
 
 
 class HotPaths:
@@ -42,9 +45,11 @@ class HotPaths:
         if scope["type"] == "http" and scope["method"] == "POST" and path.startswith(PREFIX):
             rest = path[len(PREFIX):]
             if (m := SUBMIT.fullmatch(rest)) is not None:
+                scope["labelloop.route"] = SUBMIT_ROUTE
                 response = await _answer(Request(scope, receive), task_id=int(m.group(1)))
                 return await response(scope, receive, send)
             if (m := NEXT.fullmatch(rest)) is not None:
+                scope["labelloop.route"] = NEXT_ROUTE
                 response = await _answer(Request(scope, receive), job=m.group(1))
                 return await response(scope, receive, send)
         await self.app(scope, receive, send)

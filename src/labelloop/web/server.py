@@ -9,8 +9,12 @@
   hold a server's interpreter lock while workers wait for their next task.
 
 The processes share nothing but the database: SQLite orders their writes (``labelloop.db.engine.WriteLock``),
-PostgreSQL its own way. If one of them exits, the others are stopped, so a supervisor (systemd, a container
-runtime) sees the failure and restarts the whole server.
+PostgreSQL its own way. A background process that exits is started again, after 1 s, 2 s, 4 s... (at most
+30 s; back to 1 s once one has run for a minute): workers keep labelling meanwhile, and a new background
+process takes over the job claims the dead one left within ``CLAIM_S``. A server process that exits stops
+all the others (exit status 1), so a supervisor (systemd, a container runtime) sees the failure and restarts
+the whole server. Each child exits when the supervisor does, even when it is killed (SIGKILL): on Linux the
+kernel sends it SIGTERM (``PR_SET_PDEATHSIG``), elsewhere a thread sees its parent change.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
+import time
 
 from labelloop.settings import Settings
 
@@ -106,7 +112,35 @@ def reserve_port(host: str, port: int) -> int | None:
     return lock
 
 
-def _server(settings: Settings) -> None:  # pragma: no cover - runs in a child process
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 30.0
+RESTART_RESET_S = 60.0  # a background process that ran this long was healthy: the next back-off starts over
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in a child process
+    """SIGTERM to this process when ``parent`` (the supervisor) is gone, however it ended."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            pr_set_pdeathsig = 1
+            if libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died before prctl took effect
+                    os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    def watch() -> None:  # portable fallback: an orphan is re-parented
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="labelloop-parent-watch", daemon=True).start()
+
+
+def _server(settings: Settings, parent: int) -> None:  # pragma: no cover - runs in a child process
+    _die_with_parent(parent)
     import uvicorn
 
     from labelloop.web.app import create_app
@@ -125,6 +159,7 @@ def _background(settings: Settings, parent: int) -> None:  # pragma: no cover - 
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):  # finish the pass in hand, then exit (Ctrl-C reaches the group)
         signal.signal(s, lambda _sig, _frame: stop.set())
+    _die_with_parent(parent)
     ctx = build_context(settings)
     owner = f"{socket.gethostname()[:40]}:{os.getpid()}"  # names this process's claims on jobs
     while not stop.is_set() and os.getppid() == parent:  # the supervisor is gone (killed): stop too
@@ -156,32 +191,76 @@ def serve(settings: Settings, workers: int = 1, *, reserved: int | None = None) 
 
 def _supervise(settings: Settings, workers: int) -> None:
     spawn = multiprocessing.get_context("spawn")
-    procs = [spawn.Process(target=_server, args=(settings,), name=f"labelloop-server-{i}") for i in range(workers)]
-    if settings.run_background:
-        procs.append(spawn.Process(target=_background, args=(settings, os.getpid()), name="labelloop-background"))
+    me = os.getpid()
+    # one prometheus_client multiprocess folder for this serve's processes (labelloop.services.metrics)
+    own_metrics_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own_metrics_dir = tempfile.mkdtemp(prefix="labelloop-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_metrics_dir
+    servers: list[multiprocessing.process.BaseProcess] = [
+        spawn.Process(target=_server, args=(settings, me), name=f"labelloop-server-{i}")
+               for i in range(workers)]
+
+    def new_background() -> multiprocessing.process.BaseProcess:
+        return spawn.Process(target=_background, args=(settings, me), name="labelloop-background")
+
+    background: multiprocessing.process.BaseProcess | None = new_background() if settings.run_background else None
+    started_at = 0.0  # when the background process in hand was started
+    restart_at: float | None = None  # when to start the next one (after a crash)
+    delay = RESTART_FIRST_S
     stopping = False
+    failed: multiprocessing.process.BaseProcess | None = None
 
     def _stop(_sig, _frame):
         nonlocal stopping
         stopping = True
 
+    def running() -> list[multiprocessing.process.BaseProcess]:
+        return servers + ([background] if background is not None else [])
+
     old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for p in procs:
+        for p in servers:
             p.start()
-        while not stopping and all(p.is_alive() for p in procs):
-            multiprocessing.connection.wait([p.sentinel for p in procs], timeout=0.5)
+        if background is not None:
+            background.start()
+            started_at = time.monotonic()
+        while not stopping:
+            if (dead := next((p for p in servers if not p.is_alive()), None)) is not None:
+                failed = dead
+                break
+            now = time.monotonic()
+            if background is not None and restart_at is None and not background.is_alive():
+                ran = now - started_at
+                delay = RESTART_FIRST_S if ran >= RESTART_RESET_S else delay
+                log.error("the background process exited with %s; starting another in %g s",
+                          background.exitcode, delay)
+                restart_at = now + delay
+                delay = min(delay * 2, RESTART_MAX_S)
+            if restart_at is not None and now >= restart_at:
+                background, restart_at = new_background(), None
+                background.start()
+                started_at = time.monotonic()
+            timeout = 0.5 if restart_at is None else max(0.0, min(0.5, restart_at - now))
+            alive = [p.sentinel for p in running() if p.is_alive()]
+            multiprocessing.connection.wait(alive, timeout=timeout)
     finally:
+        procs = running()
         for p in procs:
             if p.is_alive():
                 p.terminate()  # SIGTERM: uvicorn finishes the requests in flight
         for p in procs:
-            p.join(30)
-            if p.is_alive():
-                p.kill()
+            if p.pid is not None:
+                p.join(30)
+                if p.is_alive():
+                    p.kill()
         for s, h in old.items():
             signal.signal(s, h)
-    failed = [p for p in procs if p.exitcode not in (0, -signal.SIGTERM, -signal.SIGINT)]
-    if failed and not stopping:
-        log.error("%s exited with %s; stopped the others", failed[0].name, failed[0].exitcode)
+        if own_metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if failed is not None and not stopping and failed.exitcode not in (0, -signal.SIGTERM, -signal.SIGINT):
+        log.error("%s exited with %s; stopped the others", failed.name, failed.exitcode)
         sys.exit(1)

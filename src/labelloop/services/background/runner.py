@@ -10,6 +10,7 @@ the others within ``CLAIM_S``.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -25,6 +26,7 @@ from labelloop.services.background.base import JobPass, Step
 from labelloop.services.context import Context
 from labelloop.services.events import record
 from labelloop.services.jobs import set_status
+from labelloop.services.metrics import STEPS as STEP_SECONDS
 
 CLAIM_S = 15
 
@@ -73,6 +75,9 @@ class Claim:
 def run_background_once(ctx: Context, *, force_output: bool = False, owner: str | None = None) -> dict[str, int]:
     """One pass over every open job (and finished jobs whose output is stale). Returns what it did, by step."""
     owner = owner or uuid.uuid4().hex
+    from labelloop.services.jobs import sweep_abandoned_imports
+
+    sweep_abandoned_imports(ctx)  # jobs a killed import left Initializing
     with ctx.engine.connect() as conn:
         ids = conn.execute(
             select(Job.id).where(or_(Job.status.in_([s for s in JobStatus if s.is_open]), Job.output_dirty.is_(True)))
@@ -111,11 +116,14 @@ def _run_steps(ctx: Context, job_id: int, force_output: bool, renew: Callable[[]
                 force_output=force_output, renew=renew)
     for name, step in STEPS:
         renew()
+        start = time.perf_counter()
         try:
             outcome = step(ctx, p)
         except Refused as exc:  # the storage policy no longer allows where the job writes: say so, once
             _output_refused(ctx, p, exc)
             return
+        finally:
+            STEP_SECONDS.labels(name).observe(time.perf_counter() - start)
         done[name] += outcome.done
         if outcome.status is not None:
             p.status = outcome.status
