@@ -213,7 +213,9 @@ def check_invariants(ctx, job_name: str, client_submitted: int) -> tuple[bool, s
 def start_server(db_url: str, tmp: Path, port: int, background: bool, workers: int = 1) -> tuple[subprocess.Popen, Path]:
     import httpx
 
-    env = {**os.environ, "LABELLOOP_DATABASE_URL": db_url, "LABELLOOP_DATA_DIR": str(tmp / "data")}
+    # the server writes the jobs' output under tmp: allow it, as the setup's own context does
+    env = {**os.environ, "LABELLOOP_DATABASE_URL": db_url, "LABELLOOP_DATA_DIR": str(tmp / "data"),
+           "LABELLOOP_STORAGE_ALLOW": str(tmp)}
     log = tmp / "server.log"
     args = [sys.executable, "-m", "labelloop.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--background" if background else "--no-background", "--workers", str(workers)]
