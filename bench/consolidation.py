@@ -6,7 +6,7 @@ folder's README. The data folder is not on users' machines: pass it as the first
 LABELLOOP_BENCH_DATA (default ../shared/data); a missing folder is reported, not faked.
 
     python bench/consolidation.py [DATA_DIR]
-    python bench/consolidation.py --scale [--sizes 10000,100000,1000000]
+    python bench/consolidation.py --scale [--sizes 10000,100000,1000000] [--algorithm shrunk-dawid-skene]
 
 Exit status 1 when Dawid-Skene is more than 0.01 below the reference on any set.
 
@@ -31,7 +31,6 @@ import numpy as np
 
 from labelloop.core.consolidation import (
     Answers,
-    DawidSkene,
     consolidate_incremental,
     consolidator,
     prior_confusion,
@@ -119,7 +118,7 @@ def _answers(objects: np.ndarray, workers: np.ndarray, labels: np.ndarray) -> tu
     return answers, objects
 
 
-def run_scale_one(n_objects: int, seed: int = 0) -> dict:
+def run_scale_one(n_objects: int, seed: int = 0, algorithm: str = "dawid-skene") -> dict:
     truth, workers, labels, arrival = synthetic_job(n_objects, np.random.default_rng(seed))
     got = np.zeros(n_objects, dtype=np.int64)
     latest = np.full(n_objects, -1)
@@ -140,7 +139,7 @@ def run_scale_one(n_objects: int, seed: int = 0) -> dict:
         t0 = time.process_time()
         new_answers, new_keys = _answers(new, workers, labels)
         result = consolidate_incremental(
-            new_answers, new_keys, state, final=final,
+            new_answers, new_keys, state, final=final, algorithm=algorithm,
             history=lambda: _answers(np.concatenate(done), workers, labels))
         state = result.state_json
         keys = np.asarray(result.item_keys)
@@ -151,7 +150,7 @@ def run_scale_one(n_objects: int, seed: int = 0) -> dict:
     assert final and (got == ANSWERS_PER_OBJECT).all()
     labelled = before_final != -2
     everything, keys = _answers(np.arange(n_objects), workers, labels)
-    full = DawidSkene().fit(everything, keys).labels_
+    full = consolidator(algorithm).fit(everything, keys).labels_
     return {"objects": n_objects, "answers": len(arrival), "refits": refits, "cpu_s": cpu,
             "ms_per_1000": cpu * 1000 / (len(arrival) / 1000), "state_kb": len(state) / 1024,
             "agreement": float(np.mean(latest == full)), "agreement_first": float(np.mean(first == full)),
@@ -159,8 +158,8 @@ def run_scale_one(n_objects: int, seed: int = 0) -> dict:
             "accuracy": float(np.mean(latest == truth)), "accuracy_full": float(np.mean(full == truth))}
 
 
-def run_scale(sizes: list[int]) -> bool:
-    print(f"incremental Dawid-Skene, {ANSWERS_PER_OBJECT} answers/object, {N_WORKERS} workers, {N_CLASSES} "
+def run_scale(sizes: list[int], algorithm: str = "dawid-skene") -> bool:
+    print(f"incremental {algorithm}, {ANSWERS_PER_OBJECT} answers/object, {N_WORKERS} workers, {N_CLASSES} "
           f"classes, batches of {BATCH_ANSWERS} answers in random order")
     print("agree: final labels = one fit on all answers; pre-final: the labels before the job's last batch "
           "(its final=True full refit); 1st: each object's first label; acc: against the truth")
@@ -168,7 +167,7 @@ def run_scale(sizes: list[int]) -> bool:
           f"{'agree':>7} {'pre-final':>9} {'1st':>7} {'acc':>6} {'acc full':>8}")
     ok, results = True, []
     for n in sizes:
-        r = run_scale_one(n)
+        r = run_scale_one(n, algorithm=algorithm)
         results.append(r)
         print(f"{r['objects']:>9} {r['answers']:>9} {r['refits']:>6} {r['cpu_s']:>7.2f} {r['ms_per_1000']:>11.2f} "
               f"{r['state_kb']:>8.1f} {r['agreement']:>7.4f} {r['agreement_before_final']:>9.4f} "
@@ -192,9 +191,10 @@ def main() -> int:
                         default=os.environ.get("LABELLOOP_BENCH_DATA", "../shared/data"))
     parser.add_argument("--scale", action="store_true", help="incremental consolidation on synthetic jobs")
     parser.add_argument("--sizes", default="10000,100000,1000000", help="objects per synthetic job, comma-separated")
+    parser.add_argument("--algorithm", default="dawid-skene", help="--scale: the consolidation algorithm to measure")
     args = parser.parse_args()
     if args.scale:
-        return 0 if run_scale(sorted(int(x) for x in args.sizes.split(","))) else 1
+        return 0 if run_scale(sorted(int(x) for x in args.sizes.split(",")), args.algorithm) else 1
     data_dir = Path(args.data_dir)
     if not (data_dir / "crowd").is_dir():
         print(f"crowd data not found under {data_dir}/crowd: pass the data folder as the first "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from labelloop.db.migrate import upgrade
+from labelloop.db.engine import make_engine
+from labelloop.db.migrate import current_revision, upgrade
 from labelloop.services.context import build_context
 from labelloop.services.users import add_members, check_password, create_team, create_user, issue_token
 from labelloop.settings import Settings
@@ -50,19 +53,59 @@ def _pg_schema_url(base: str, schema: str) -> str:
     return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated once per session by the real migrations: each test gets a copy (running the
+    migrations for every test cost a quarter of a second each)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_schema_ddl() -> tuple[str, str]:
+    """The schema the real migrations make on PostgreSQL, migrated once per session into a template schema
+    and dumped by ``pg_dump --schema-only``: (DDL with the template's name, the revision). Each test's
+    schema is made from it with the name replaced."""
+    assert PG_URL
+    template = f"tmpl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{template}"'))
+    try:
+        engine = make_engine(_pg_schema_url(PG_URL, template))
+        upgrade(engine)
+        revision = current_revision(engine)
+        engine.dispose()
+        ddl = subprocess.run(["pg_dump", "--schema-only", "--no-owner", "--no-privileges", "-n", template, PG_URL],
+                             check=True, capture_output=True, text=True).stdout
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{template}" CASCADE'))
+        admin.dispose()
+    ddl = "\n".join(x for x in ddl.splitlines() if not x.startswith("\\"))  # psql meta-commands (\restrict)
+    assert revision
+    return ddl.replace(template, "{schema}"), revision
+
+
 @pytest.fixture(params=ENGINES)
 def database_url(request, tmp_path):
     """A URL of an empty, migrated database of each engine; PostgreSQL gets a throwaway schema."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        yield url
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     if not PG_URL:
         skip_unless_required("set LABELLOOP_TEST_DATABASE_URL to run PostgreSQL tests")
+    ddl, revision = request.getfixturevalue("_pg_schema_ddl")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.exec_driver_sql(ddl.replace("{schema}", schema))
+        conn.exec_driver_sql(f'INSERT INTO "{schema}".alembic_version (version_num) VALUES (\'{revision}\')')
     try:
         yield _pg_schema_url(PG_URL, schema)
     finally:
@@ -93,8 +136,7 @@ def ctx(database_url, tmp_path, clock):
     # policy allows tmp_path as an admin's LABELLOOP_STORAGE_ALLOW would (tests of the policy build their own).
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", run_background=False,
                         output_interval_s=0, consolidation_interval_s=0, storage_allow=[str(tmp_path)])
-    context = build_context(settings, clock=clock)
-    upgrade(context.engine)
+    context = build_context(settings, clock=clock)  # database_url is migrated already
     yield context
     context.close()
     context.engine.dispose()

@@ -133,3 +133,17 @@ def uvicorn_thread(app, *, ready_path: str = READY_PATH) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(GUARD_S)
+
+
+@contextlib.contextmanager
+def moto_s3() -> Iterator[str]:
+    """A moto S3 server on loopback (moto's own server, the real S3 wire protocol): its endpoint URL."""
+    from moto import server as moto_server
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from tests.conftest import write_labels, write_manifest
 
 GOLDEN = Path(__file__).with_name("golden")
 UPDATE = os.environ.get("LABELLOOP_UPDATE_GOLDEN") == "1"
+SUB = re.compile(r'"sub": "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"')
 WORKERS = ["w1", "w2", "w3"]
 LABELS = ["cat", "dog", "bird"]
 TEXTS = ["The cat sat on the mat.", "A dog barked at the postman.", "Birds sing at dawn.", "Nobody knows."]
@@ -43,6 +45,9 @@ IMAGES = [f"s3://acme-raw/pets/p{i}.jpg" for i in range(4)]
 SINGLE = {0: ["cat", "cat", "cat"], 1: ["dog", "dog", "cat"], 2: ["bird", "dog", "cat"], 3: ["dog", "dog", "dog"]}
 MULTI = {0: [["cat"], ["cat", "dog"], ["cat"]], 1: [["dog", "bird"], ["dog"], ["bird", "dog"]],
          2: [[], ["bird"], ["cat", "bird"]], 3: [["cat", "dog", "bird"], ["dog"], ["dog"]]}
+# named entities: unanimous, a boundary 2 of 3, a span only one worker tags, nothing
+SPANS = {0: [[(4, 7, "cat")]] * 3, 1: [[(2, 5, "dog")], [(2, 5, "dog")], [(0, 5, "dog")]],
+         2: [[(0, 5, "bird")], [], []], 3: [[], [], []]}
 TEMPLATE = ("<crowd-form><p>{{ task.input.source }}</p><crowd-input name=\"summary\"></crowd-input>"
             "<crowd-checkbox name=\"flags\" value=\"unclear\"></crowd-checkbox></crowd-form>")
 
@@ -56,6 +61,9 @@ CASES = {
     "text-classification-multilabel": ("crowd-classifier-multi-select", "text", 3,
                                        lambda i, w: {"crowd-classifier-multi-select": {"labels": MULTI[i][w]}}),
     "custom": (None, "text", 1, lambda i, w: {"summary": f"about {TEXTS[i].split()[1]}", "flags": {"unclear": i == 3}}),
+    "named-entity-recognition": ("crowd-entity-annotation", "text", 3,
+                                 lambda i, w: {"crowd-entity-annotation": {"entities": [
+                                     {"label": lb, "startOffset": s, "endOffset": e} for s, e, lb in SPANS[i][w]]}}),
 }
 
 
@@ -103,8 +111,9 @@ def _run_until_completed(api, ctx, clock) -> dict:
 
 
 def _normalise(text: str, tmp_path: Path) -> str:
-    """Only the temporary directory varies between runs (in URIs, also as JSON-escaped in strings)."""
-    return text.replace(str(tmp_path), "<tmp>")
+    """Only the temporary directory (in URIs, also as JSON-escaped in strings) and the workers' random opaque
+    identity ids (``sub``) vary between runs."""
+    return SUB.sub('"sub": "<uuid>"', text.replace(str(tmp_path), "<tmp>"))
 
 
 def _compare(task_type: str, name: str, actual: str) -> None:

@@ -14,19 +14,15 @@ moto_server = pytest.importorskip("moto.server")
 
 @pytest.fixture
 def s3(monkeypatch):
-    from tests.servers import free_port
+    from tests.servers import moto_s3
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket="acme")
-    yield endpoint, client
-    server.stop()
+    with moto_s3() as endpoint:
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        client.create_bucket(Bucket="acme")
+        yield endpoint, client
 
 
 def test_job_reads_manifest_and_data_from_s3_and_writes_output_there(ctx, api, s3, text_job_spec, allow_storage):

@@ -62,6 +62,14 @@ def test_keeps_asking_while_others_hold_leases_and_says_so_once_per_change():
     assert told == [[a, b], [a]] and job.sleeps == [2, 2, 2]
 
 
+def test_adaptive_consensus_keeps_rounds_going_while_objects_may_be_reopened():
+    job = FakeJob([[]])
+    reopen = iter([True, True, False])  # consolidation re-opens objects twice, then labels them all
+    left = sim.label_until_done(job.run_round, job.leases, sleep=job.sleep, monotonic=lambda: job.now,
+                                poll_s=1, more_may_come=lambda: next(reopen))
+    assert left == [] and job.rounds == 3 and job.sleeps == [1, 1]
+
+
 def test_nothing_held_by_others_ends_after_one_round():
     job = FakeJob([[]])
     assert sim.label_until_done(job.run_round, job.leases, sleep=job.sleep, monotonic=lambda: job.now) == []

@@ -49,6 +49,25 @@ class Settings(BaseSettings):
     manifest_read_timeout_s: float = Field(
         300.0, description="Seconds reading an input manifest may take in all before job creation fails.")
     hook_timeout_s: float = Field(30.0, description="Seconds an http(s) pre- or post-annotation hook has to answer.")
+    s3_profile: str | None = Field(
+        None, description="AWS profile (~/.aws/credentials, ~/.aws/config) whose keys and endpoint s3:// URIs are "
+        "read with. Unset: as AWS tools take them (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_S3 / "
+        "AWS_ENDPOINT_URL); s3_endpoint_url overrides the endpoint either way.")
+    aws_region: str = Field("us-east-1", description="Region in the ARNs of the SageMaker API (/aws/sagemaker).")
+    aws_account_id: str = Field(
+        "000000000000", pattern=r"^\d{12}$", description="12-digit account id in the ARNs of the SageMaker API.")
+    aws_max_active_labeling_jobs: int = Field(
+        20, ge=1, description="Labeling jobs one requester may have Initializing, InProgress or Stopping at once "
+        "through the SageMaker API; CreateLabelingJob beyond it is ResourceLimitExceeded.")
+    aws_max_workteams: int = Field(
+        100, ge=1, description="Work teams in all that CreateWorkteam makes before ResourceLimitExceeded.")
+    aws_max_human_task_uis: int = Field(
+        100, ge=1, description="Human task UIs one requester may keep before CreateHumanTaskUi is "
+        "ResourceLimitExceeded.")
+    public_url: str | None = Field(
+        None, description="The URL this server is reached at, e.g. https://label.example.com: the issuer of "
+        "workers' identities in the output and the S3 endpoint registered hooks read their payload from. "
+        "Default: http://<host>:<port>.")
 
     @field_validator("storage_allow", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 import threading
 import time
@@ -47,6 +48,9 @@ class Oracle:
     def answer(self, task: dict, rng: random.Random) -> dict:
         labels = task["labels"]
         truth = self.true_label(task)
+        if task["task_type"] in SPAN_TASK_TYPES:
+            return {"entities": noisy_spans(parse_span_truth(truth), labels, self.accuracy, rng,
+                                            len(task["data"].get("source") or ""))}
         if task["task_type"].endswith("multilabel"):
             chosen = set((truth or "").split("|")) if truth is not None else {rng.choice(labels)}
             picked = [x for x in labels if (x in chosen) != (rng.random() > self.accuracy)]
@@ -56,6 +60,38 @@ class Oracle:
         if rng.random() < self.accuracy or len(labels) == 1:
             return {"label": truth}
         return {"label": rng.choice([x for x in labels if x != truth])}
+
+
+SPAN_TASK_TYPES = ("named-entity-recognition", "named-entity-recognition-adjustment")
+
+
+def parse_span_truth(truth: str | None) -> list[tuple[int, int, str]]:
+    """A truth file's entities for a text: JSON ``[{"label", "startOffset", "endOffset"}]`` or
+    ``[[start, end, label]]`` (code points); none when the text has no truth."""
+    if not truth:
+        return []
+    out = []
+    for e in json.loads(truth):
+        out.append((e["startOffset"], e["endOffset"], e["label"]) if isinstance(e, dict) else (e[0], e[1], e[2]))
+    return out
+
+
+def noisy_spans(spans: list[tuple[int, int, str]], labels: list[str], accuracy: float, rng: random.Random,
+                length: int) -> list[dict]:
+    """A worker's entities: each true one kept with probability ``accuracy``, else missed, cut one character
+    short or long, or mislabeled (a third each)."""
+    out = set()
+    for s, e, label in spans:
+        if rng.random() >= accuracy:
+            kind = rng.randrange(3)
+            if kind == 0:
+                continue
+            if kind == 1:
+                e = max(s + 1, min(length or e + 1, e + rng.choice((-1, 1))))
+            elif len(labels) > 1:
+                label = rng.choice([x for x in labels if x != label])
+        out.add((s, e, label))
+    return [{"label": label, "startOffset": s, "endOffset": e} for s, e, label in sorted(out)]
 
 
 @dataclass
@@ -200,17 +236,22 @@ def label_until_done(
     run_round: Callable[[], object], leases_held_by_others: Callable[[], list[HeldLease]], *,
     wait_s: float | None = None, poll_s: float = 1.0, on_wait: Callable[[list[HeldLease]], None] | None = None,
     sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+    more_may_come: Callable[[], bool] | None = None,
 ) -> list[HeldLease]:
     """Run rounds of the simulated workers (each until none of them gets a task) while other workers hold
     leases on the job: those objects come back when answered or when their leases expire. ``on_wait`` is
     told each time the leases held by others change. Returns the leases still held by others: empty once
-    nothing is left that the simulated workers could ever take, else those held when ``wait_s`` ran out."""
+    nothing is left that the simulated workers could ever take, else those held when ``wait_s`` ran out.
+    ``more_may_come`` says whether objects may still come back for more answers although no one holds a lease
+    (adaptive consensus: answered objects waiting to be consolidated may be re-opened for another worker)."""
     deadline = None if wait_s is None else monotonic() + wait_s
     told: list[HeldLease] | None = None
     while True:
         run_round()
         held = leases_held_by_others()
-        if not held or (deadline is not None and monotonic() >= deadline):
+        if deadline is not None and monotonic() >= deadline:
+            return held
+        if not held and not (more_may_come is not None and more_may_come()):
             return held
         if held != told and on_wait is not None:
             on_wait(held)

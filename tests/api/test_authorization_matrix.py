@@ -64,6 +64,7 @@ class World:
 
 
 A = ROLES[0]
+EXPORT = 400  # authorized, then refused: "reviews" is a classification job, which has no export format yet
 ANY = {role: 401 if role == A else 200 for role in ROLES}
 
 
@@ -98,6 +99,15 @@ MATRIX = {
     ("get", "/api/v1/jobs/{name}"): (lambda w: ("/api/v1/jobs/reviews", None), expect(401, 403, 404, 200, 404, 200)),
     ("post", "/api/v1/jobs/{name}/stop"): (
         lambda w: (f"/api/v1/jobs/{w.job(unique('stop'))}/stop", None), expect(401, 403, 404, 200, 404, 200)),
+    ("get", "/api/v1/jobs/{name}/quality"): (
+        lambda w: ("/api/v1/jobs/reviews/quality", None), expect(401, 403, 404, 200, 404, 200)),
+    ("post", "/api/v1/jobs/{name}/workers/{username}/block"): (
+        lambda w: ("/api/v1/jobs/reviews/workers/w3/block", None), expect(401, 403, 404, 200, 404, 200)),
+    ("post", "/api/v1/jobs/{name}/workers/{username}/unblock"): (
+        lambda w: ("/api/v1/jobs/reviews/workers/w3/unblock", None), expect(401, 403, 404, 200, 404, 200)),
+    ("get", "/api/v1/jobs/{name}/export"): (
+        lambda w: ("/api/v1/jobs/reviews/export?format=jsonl", None), expect(401, 403, 404, EXPORT, 404, EXPORT)),
+    ("get", "/api/v1/hooks"): (lambda w: ("/api/v1/hooks", None), expect(401, 403, 403, 200, 200, 200)),
     ("get", "/api/v1/events"): (lambda w: ("/api/v1/events?job=reviews", None), expect(401, 200, 404, 200, 404, 200)),
     ("get", "/api/v1/worker/jobs"): (lambda w: ("/api/v1/worker/jobs", None), ANY),
     ("post", "/api/v1/worker/jobs/{name}/next-task"): (

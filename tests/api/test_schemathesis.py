@@ -26,7 +26,10 @@ EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 
 
 @pytest.fixture(params=["sqlite"])
-def database_url(request, tmp_path):  # schemathesis runs on SQLite only (see above)
+def database_url(request, tmp_path, _sqlite_template):  # schemathesis runs on SQLite only (see above)
+    import shutil
+
+    shutil.copyfile(_sqlite_template, tmp_path / "test.db")
     yield f"sqlite:///{tmp_path / 'test.db'}"
 
 

@@ -112,7 +112,7 @@ BUILTINS = [
     ("image-classification-multilabel", "s3://bucket/cat.svg", ["1", "3"],
      {"crowd-image-classifier-multi-select": {"labels": ["cat", "قطة"]}}),
     ("text-classification", "مرحبا بالعالم — hello", ["2"], {"crowd-classifier": {"label": "dog"}}),
-    ("text-classification-multilabel", "猫が好きです", ["4", "1"], {"crowd-classifier-multi-select": {"labels": ["cat", "猫"]}}),
+    ("text-classification-multilabel", "猫が好きです", ["4", "1"], {"crowd-classifier-multi-select": {"labels": ["猫", "cat"]}}),
 ]
 
 

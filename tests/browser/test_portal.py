@@ -264,7 +264,8 @@ def test_custom_template_with_pre_and_post_annotation_webhooks(ctx, people, tmp_
     run_background_once(ctx)
     post = [b for p, b in hooks.calls if p == "/post"]
     assert len(post) == 1 and post[0]["labelAttributeName"] == "review"
-    assert set(post[0]) == {"version", "labelingJobArn", "labelCategories", "labelAttributeName", "roleArn", "payload"}
+    assert set(post[0]) == {"version", "labelingJobArn", "labelCategories", "labelAttributeName", "roleArn", "payload",
+                            "outputConfig", "maxHumanWorkersPerDataObject"}
     out = [json.loads(x) for x in Path(job.output_manifest_uri).read_text().splitlines()]
     assert out[0]["review"] == {"sentiment": "negative", "workers": 1}
     assert out[0]["review-metadata"]["type"] == "groundtruth/custom"

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from labelloop.core.access import (
     Principal,
     may_create_jobs,
+    may_manage_hooks,
     may_manage_job,
     may_manage_team,
     may_manage_teams,
@@ -82,6 +83,11 @@ def test_event_rule(who, job_owner, event_worker, visible):
 def test_teams_and_job_creation(who, ok):
     assert may_manage_teams(who) is ok
     assert may_create_jobs(who) is ok
+
+
+@pytest.mark.parametrize("who,ok", [(ADMIN, True), (OWNER, False), (WORKER, False)])
+def test_only_admins_register_hooks(who, ok):
+    assert may_manage_hooks(who) is ok
 
 
 def test_tasks_are_seen_by_their_worker_only():

@@ -80,7 +80,8 @@ def test_output_file_and_default_algorithm(crowd):
 def test_unknown_algorithm_is_a_bad_parameter(crowd):
     result = runner.invoke(app, ["consolidate", str(crowd / "answers.csv"), "--algorithm", "mode"])
     assert result.exit_code == 2
-    assert "'mode' is not one of dawid-skene, majority-vote" in plain(result.stderr)
+    assert "'mode' is not one of dawid-skene, ground-truth, majority-vote, shrunk-dawid-skene" in plain(
+        result.stderr)
 
 
 def test_bad_row_is_reported_with_file_and_line(tmp_path):

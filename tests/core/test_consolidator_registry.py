@@ -21,8 +21,8 @@ TRIPLES = [("q1", "ann", "cat"), ("q1", "bob", "cat"), ("q1", "cy", "dog"),
            ("q2", "ann", "dog"), ("q2", "bob", "cat"), ("q3", "cy", "bird")]
 
 
-def test_registry_names_both_algorithms_and_keeps_the_old_name():
-    assert consolidator_names() == ["dawid-skene", "majority-vote"]
+def test_registry_names_every_algorithm_and_keeps_the_old_name():
+    assert consolidator_names() == ["dawid-skene", "ground-truth", "majority-vote", "shrunk-dawid-skene"]
     assert ALGORITHMS is CONSOLIDATORS
 
 
@@ -62,4 +62,5 @@ def test_unknown_name_names_the_field_and_the_known_names(name):
         consolidator(name)
     assert info.value.field == "consolidation_algorithm"
     assert info.value.message == (
-        f"unknown consolidation algorithm '{name}'; use one of dawid-skene, majority-vote")
+        f"unknown consolidation algorithm '{name}'; use one of dawid-skene, ground-truth, majority-vote, "
+        "shrunk-dawid-skene")

@@ -36,7 +36,11 @@ J, O, K = JobStatus, ObjectStatus, TaskStatus  # noqa: E741 - O for ObjectStatus
     (O.PENDING, O.READY, True),
     (O.PENDING, O.FAILED, True),
     (O.READY, O.LABELED, True),
-    (O.LABELED, O.READY, False),
+    (O.READY, O.PENDING, True),  # adaptive consensus wants another answer
+    (O.LABELED, O.READY, True),  # a blocked worker's answers discarded: consolidated again
+    (O.LABELED, O.PENDING, True),  # ... or short of answers again
+    (O.LABELED, O.FAILED, False),
+    (O.FAILED, O.PENDING, False),
     (O.SKIPPED, O.PENDING, False),
     (K.LEASED, K.SUBMITTED, True),
     (K.LEASED, K.RELEASED, True),

@@ -211,23 +211,23 @@ def test_line_numbers_count_blank_lines_with_lf_or_crlf(rows, crlf, as_bytes):
 META = {"class-name": "dog", "confidence": 0.87, "type": "groundtruth/image-classification"}
 
 
-def test_output_line_keeps_other_keys_byte_for_byte():
-    line = '{"source-ref":"s3://b/1.jpg",  "camera" : "front", "n": 1.50, "é": "\\u00e9"}'
+def test_output_line_keeps_other_values_as_written_and_compacts_like_ground_truth():
+    line = '{"source-ref":"s3://b/1.jpg",  "camera" : "front view", "n": 1.50, "é": "\\u00e9 \\" , "}'
     out = output_line(line, "pet", 1, META)
     assert out == (
-        '{"source-ref":"s3://b/1.jpg",  "camera" : "front", "n": 1.50, "é": "\\u00e9", '
-        '"pet": 1, "pet-metadata": {"class-name": "dog", "confidence": 0.87, '
-        '"type": "groundtruth/image-classification"}}'
+        '{"source-ref":"s3://b/1.jpg","camera":"front view","n":1.50,"é":"\\u00e9 \\" , ",'
+        '"pet":1,"pet-metadata":{"class-name":"dog","confidence":0.87,'
+        '"type":"groundtruth/image-classification"}}'
     )
 
 
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("{}", '{"pet": 1, "pet-metadata": {}}'),
-        ("{ }", '{"pet": 1, "pet-metadata": {}}'),
-        ('{"source": "a" }\r\n', '{"source": "a", "pet": 1, "pet-metadata": {}}'),
-        ('{"source": "ü"}', '{"source": "ü", "pet": 1, "pet-metadata": {}}'),
+        ("{}", '{"pet":1,"pet-metadata":{}}'),
+        ("{ }", '{"pet":1,"pet-metadata":{}}'),
+        ('{"source": "a" }\r\n', '{"source":"a","pet":1,"pet-metadata":{}}'),
+        ('{"source": "ü"}', '{"source":"ü","pet":1,"pet-metadata":{}}'),
     ],
 )
 def test_output_line_edge_cases(line, expected):
@@ -236,20 +236,20 @@ def test_output_line_edge_cases(line, expected):
 
 def test_output_line_writes_non_ascii_as_is():
     out = output_line('{"source": "a"}', "tags", ["çà"], {"class-map": {"0": "ñ"}})
-    assert out == '{"source": "a", "tags": ["çà"], "tags-metadata": {"class-map": {"0": "ñ"}}}'
+    assert out == '{"source":"a","tags":["çà"],"tags-metadata":{"class-map":{"0":"ñ"}}}'
 
 
 def test_output_line_replaces_existing_label_keys_and_moves_them_last():
     line = '{"source": "a", "pet": 0, "pet-metadata": {"old": true}, "id": 7}'
     out = output_line(line, "pet", 2, {"new": True})
-    assert out == '{"source": "a", "id": 7, "pet": 2, "pet-metadata": {"new": true}}'
+    assert out == '{"source":"a","id":7,"pet":2,"pet-metadata":{"new":true}}'
     assert list(json.loads(out)) == ["source", "id", "pet", "pet-metadata"]
 
 
 def test_output_line_ignores_the_name_inside_values():
     line = '{"source": "the \\"pet\\" key", "note": {"pet": 1}}'
     out = output_line(line, "pet", 3, {})
-    assert out == line[:-1] + ', "pet": 3, "pet-metadata": {}}'
+    assert out == '{"source":"the \\"pet\\" key","note":{"pet":1},"pet":3,"pet-metadata":{}}'
 
 
 def test_output_line_sees_keys_written_with_escapes():

@@ -18,6 +18,7 @@ from labelloop.core.consolidation import (
     read_truth,
     write_results,
 )
+from labelloop.core.consolidation.registry import DEFAULT
 
 _ALGORITHM_HELP = f"Consolidation algorithm: {', '.join(consolidator_names())}."
 
@@ -27,7 +28,7 @@ def consolidate(
         ..., exists=True, dir_okay=False, readable=True,
         help="CSV with header question,worker,answer (one row per worker answer).",
     ),
-    algorithm: str = typer.Option("dawid-skene", "--algorithm", help=_ALGORITHM_HELP),
+    algorithm: str = typer.Option(DEFAULT, "--algorithm", help=_ALGORITHM_HELP),
     truth: Path | None = typer.Option(
         None, "--truth", exists=True, dir_okay=False, readable=True,
         help="CSV with header question,truth; prints the accuracy to stderr.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -316,8 +317,17 @@ def jobs_create(
     title: str = "", description: str = "", short_instruction: str = "", full_instruction: str = "",
     keyword: list[str] = typer.Option([], help="Task keyword (repeat, up to 5)."),
     algorithm: str | None = typer.Option(None, help="Consolidation algorithm the task type allows "
-                                                    "(dawid-skene or majority-vote; default: the type's own)."),
+                                                    "(shrunk-dawid-skene, dawid-skene, ground-truth or majority-vote; default: the type's own)."),
     template: Path | None = typer.Option(None, help="Custom Liquid task template file."),
+    min_workers_per_object: int | None = typer.Option(
+        None, help="Adaptive consensus: the fewest workers per object (then more, up to --workers-per-object, while "
+                   "the posterior is below --confidence-target)."),
+    confidence_target: float | None = typer.Option(None, help="Adaptive consensus: the posterior to stop at."),
+    gold: str | None = typer.Option(None, help='Gold manifest: lines with "labelloop-gold": "<label>".'),
+    gold_rate: float = typer.Option(0.1, help="Share of each worker's tasks that are gold objects."),
+    qualification_tasks: int = typer.Option(0, help="Gold objects a worker answers before real tasks."),
+    qualification_min_accuracy: float = typer.Option(0.8, help="Share of them a worker must get right."),
+    block_below_accuracy: float | None = typer.Option(None, help="Block workers below this estimated accuracy."),
     as_user: str | None = typer.Option(None, "--as", help="Requester to create the job as (default: first admin)."),
     database_url: str | None = DbOpt,
 ):
@@ -337,6 +347,9 @@ def jobs_create(
             description=description, keywords=keyword, short_instruction=short_instruction,
             full_instruction=full_instruction, consolidation_algorithm=algorithm,
             ui_template=template.read_text(encoding="utf-8") if template else None,
+            min_workers_per_object=min_workers_per_object, confidence_target=confidence_target,
+            gold_manifest_uri=_local_arg(gold), gold_rate=gold_rate, qualification_tasks=qualification_tasks,
+            qualification_min_accuracy=qualification_min_accuracy, block_below_accuracy=block_below_accuracy,
         )
         with out.status(f"importing {manifest} ..."):
             job = jobs.create_job(ctx, _admin(ctx, as_user), spec)
@@ -520,6 +533,10 @@ def simulate(
     admin = _admin(ctx, None)
     try:
         info = jobs.describe_job(ctx, admin, job)
+        adaptive = info.quality is not None and info.quality.min_workers_per_object < info.quality.max_workers_per_object
+        if adaptive and info.quality is not None and workers < info.quality.max_workers_per_object:
+            workers = info.quality.max_workers_per_object
+            out.print(f"adaptive consensus asks up to {workers} workers per object: simulating {workers} workers")
         names = [f"sim-{info.team}-{i + 1}".lower() for i in range(workers)]
         for n in names:
             with contextlib.suppress(LabelloopError):
@@ -539,13 +556,29 @@ def simulate(
         leases = jobs.describe_job(ctx, admin, job).open_leases or []
         return [sim.HeldLease(x.worker, x.lease_expires_at) for x in leases if x.worker not in names]
 
+    progress_seen = {"unlabeled": -1, "submitted": -1, "at": time.monotonic()}
+
+    def more_may_come() -> bool:
+        """Adaptive consensus: answered objects wait for consolidation, which may re-open them for another
+        worker; keep going while the job runs with objects unlabeled and something moved in the last 60 s."""
+        if not adaptive:
+            return False
+        now_info = jobs.describe_job(ctx, admin, job)
+        unlabeled = now_info.label_counters.unlabeled
+        if now_info.status != "InProgress" or not unlabeled:
+            return False
+        if (unlabeled, stats.submitted) != (progress_seen["unlabeled"], progress_seen["submitted"]):
+            progress_seen.update(unlabeled=unlabeled, submitted=stats.submitted, at=time.monotonic())
+        return time.monotonic() - progress_seen["at"] < 60
+
     with Progress(console=err) as progress:
         bar = progress.add_task(f"labeling {job}", total=total)
         tokens = [sim.sign_in(url, n, p) for n, p in credentials]
         left = sim.label_until_done(
             lambda: sim.run_workers(url, job, credentials, oracle, tokens=tokens, stats=stats,
                                     on_submit=lambda: progress.advance(bar)),
-            held_by_others, wait_s=wait_s, on_wait=lambda held: progress.console.print(sim.waiting_message(held)))
+            held_by_others, wait_s=wait_s, on_wait=lambda held: progress.console.print(sim.waiting_message(held)),
+            more_may_come=more_may_come)
     out.print(f"{stats.submitted} answers submitted by {workers} simulated workers ({stats.errors} rejected)")
     if left:
         err.print(f"[red]stopped waiting after {wait_s:g} s:[/red] {sim.waiting_message(left).split(';')[0]}")
@@ -554,9 +587,24 @@ def simulate(
 
 from labelloop.cli.consolidate_cmd import consolidate  # noqa: E402
 from labelloop.cli.demo import demo  # noqa: E402
+from labelloop.cli.export_cmd import export  # noqa: E402
 
 app.command("consolidate")(consolidate)
+app.command("export")(export)
 app.command("demo")(demo)
+
+from labelloop.cli.keys_cmd import keys_app  # noqa: E402
+from labelloop.cli.quality_cmd import jobs_block, jobs_quality, jobs_unblock  # noqa: E402
+
+jobs_app.command("quality")(jobs_quality)
+jobs_app.command("block")(jobs_block)
+jobs_app.command("unblock")(jobs_unblock)
+
+app.add_typer(keys_app, name="keys")
+
+from labelloop.cli.hooks_cmd import hooks_app  # noqa: E402
+
+app.add_typer(hooks_app, name="hooks")
 
 
 if __name__ == "__main__":  # pragma: no cover

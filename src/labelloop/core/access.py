@@ -97,6 +97,12 @@ def may_create_jobs(p: Principal) -> bool:
     return p.can_request
 
 
+def may_manage_hooks(p: Principal) -> bool:
+    """Register or remove a Python hook: code that runs on the server, so admins only. Anyone who may create
+    jobs may choose among the registered hooks."""
+    return p.role == Role.ADMIN
+
+
 def may_manage_team(p: Principal, owner_id: int | None) -> bool:
     """Add or remove members: admins; the requester who owns the team (a shared team has no owner)."""
     return p.is_admin or (p.can_request and owner_id is not None and p.id == owner_id)

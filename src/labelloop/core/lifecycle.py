@@ -83,7 +83,12 @@ JOB_TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
 OBJECT_TRANSITIONS: Mapping[ObjectStatus, frozenset[ObjectStatus]] = {
     ObjectStatus.PREPROCESSING: frozenset({ObjectStatus.PENDING, ObjectStatus.SKIPPED, ObjectStatus.FAILED}),
     ObjectStatus.PENDING: frozenset({ObjectStatus.READY, ObjectStatus.FAILED}),
-    ObjectStatus.READY: frozenset({ObjectStatus.LABELED, ObjectStatus.FAILED}),
+    # READY -> PENDING: adaptive consensus wants another answer (posterior below the job's target), or a
+    # blocked worker's answers were discarded and the object is short of answers again.
+    ObjectStatus.READY: frozenset({ObjectStatus.LABELED, ObjectStatus.FAILED, ObjectStatus.PENDING}),
+    # A blocked worker's answers are discarded: the object is consolidated again (READY) or, short of
+    # answers, handed to other workers (PENDING). Only while the job runs (services/standing.py).
+    ObjectStatus.LABELED: frozenset({ObjectStatus.READY, ObjectStatus.PENDING}),
 }
 TASK_TRANSITIONS: Mapping[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.LEASED: frozenset({TaskStatus.SUBMITTED, TaskStatus.RELEASED, TaskStatus.EXPIRED, TaskStatus.STOPPED}),

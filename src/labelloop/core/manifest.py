@@ -1,7 +1,8 @@
 """Input manifests (JSON Lines, spec §1.1): streaming parser and output-line writer.
 
 A manifest line is kept as its original text, so keys we do not know about are carried through to
-the output manifest byte for byte; :func:`output_line` appends the label and its metadata.
+the output manifest with their values as written (only the whitespace between tokens goes: Ground Truth
+writes compact lines); :func:`output_line` appends the label and its metadata.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ MAX_LINE_CHARS = 100_000
 MAX_VALUE_CHARS = 20_000
 
 _JSON_WS = " \t\r\n"
+GOLD_KEY = "labelloop-gold"
+"""A manifest line with this key is a gold object: the value is its known class (quality control)."""
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _COMMON_SCHEMES = ("s3://", "https://", "http://", "gs://", "file://")
 _EDGE_SPACE_OR_CONTROL = re.compile(r"\A\s|\s\Z|[\x00-\x1f\x7f]")
@@ -51,6 +54,8 @@ class ManifestRecord:
     source_ref: str | None
     prior_label: bool
     """The line already has the job's label attribute name as a key (chaining)."""
+    gold: str | None = None
+    """The known answer of a gold object (the line's ``"labelloop-gold"`` key, :data:`GOLD_KEY`)."""
 
 
 class _BadLine(Exception):
@@ -167,7 +172,10 @@ def _parse_line(raw: str | bytes, line_no: int, lan: str | None) -> ManifestReco
             raise _BadLine("'source' must not be empty")
     else:
         raise _BadLine("needs 'source-ref' or 'source'")
-    return ManifestRecord(line_no, text, source, source_ref, lan is not None and lan in obj)
+    gold = obj.get(GOLD_KEY)
+    if GOLD_KEY in obj and (type(gold) is not str or not gold):
+        raise _BadLine(f"'{GOLD_KEY}' must be a label (a non-empty string), not {_json_type(gold)}")
+    return ManifestRecord(line_no, text, source, source_ref, lan is not None and lan in obj, gold)
 
 
 def _check_value_sizes(obj: dict[str, Any]) -> None:
@@ -209,29 +217,56 @@ def _json_type(value: object) -> str:
     return "an object"
 
 
+_STRING_OR_SPACE = re.compile(r'("(?:[^"\\]|\\.)*")|[ \t\r\n]+')
+
+
+_NO_SPACE = str.maketrans("", "", _JSON_WS)
+
+
+def compact_json(text: str) -> str:
+    """``text`` (valid JSON) without whitespace outside its strings: Ground Truth's compact form, every key,
+    value and number written as given (``1.50`` stays ``1.50``; no re-serialisation)."""
+    if " " not in text and "\t" not in text and "\n" not in text and "\r" not in text:
+        return text
+    if "\\" not in text:  # no escapes: the quotes alone split strings (odd parts) from the rest (even parts)
+        parts = text.split('"')
+        # one translate over the parts outside strings, joined by NUL (never raw in valid JSON)
+        parts[::2] = "\0".join(parts[::2]).translate(_NO_SPACE).split("\0")
+        return '"'.join(parts)
+    return _STRING_OR_SPACE.sub(lambda m: m.group(1) or "", text)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def output_line(
     record_text: str, label_attribute_name: str, value: Any, metadata: dict[str, Any]
 ) -> str:
-    """Return the input line with ``"<lan>": value, "<lan>-metadata": metadata`` as its last keys.
+    """Return the input line, compact (Ground Truth writes JSON without spaces), with
+    ``"<lan>":value,"<lan>-metadata":metadata`` as its last keys.
 
-    The original text of every other key is kept byte for byte: the two keys are spliced in
-    before the closing ``}``. If the line already has either key (a re-run or a chained job
+    Every other key and value keeps its text (only whitespace between tokens goes): the two keys are
+    spliced in before the closing ``}``. If the line already has either key (a re-run or a chained job
     reusing the name), the object is re-serialised with those keys replaced at the end.
     """
-    return output_line_json(record_text, label_attribute_name, json.dumps(value, ensure_ascii=False),
-                            json.dumps(metadata, ensure_ascii=False))
+    return output_line_json(record_text, label_attribute_name, _dumps(value), _dumps(metadata))
 
 
-def output_line_json(record_text: str, label_attribute_name: str, value_json: str, metadata_json: str) -> str:
+def output_line_json(record_text: str, label_attribute_name: str, value_json: str, metadata_json: str, *,
+                     compact: bool = True) -> str:
     """``output_line`` for a value and metadata that are already JSON text (as the database keeps
-    them): spliced in as they are, with no parsing on the common path."""
+    them): spliced in as they are (compacted, unless ``compact`` is False: they are compact already), with no
+    parsing on the common path."""
     text = record_text.strip(_JSON_WS)
     if not (text.startswith("{") and text.endswith("}")):
         raise ValueError("record_text must be a JSON object")
     meta_key = label_attribute_name + "-metadata"
     if "\\u" in value_json or "\\u" in metadata_json:  # stored ASCII-escaped: write the characters
-        value_json = json.dumps(json.loads(value_json), ensure_ascii=False)
-        metadata_json = json.dumps(json.loads(metadata_json), ensure_ascii=False)
+        value_json = _dumps(json.loads(value_json))
+        metadata_json = _dumps(json.loads(metadata_json))
+    elif compact:
+        value_json, metadata_json = compact_json(value_json), compact_json(metadata_json)
     if (
         f'"{label_attribute_name}"' in text or f'"{meta_key}"' in text or "\\u" in text
     ):
@@ -241,7 +276,7 @@ def output_line_json(record_text: str, label_attribute_name: str, value_json: st
             obj.pop(meta_key, None)
             obj[label_attribute_name] = json.loads(value_json)
             obj[meta_key] = json.loads(metadata_json)
-            return json.dumps(obj, ensure_ascii=False)
-    head = text[:-1].rstrip(_JSON_WS)
-    sep = "" if head == "{" else ", "
-    return f"{head}{sep}{json.dumps(label_attribute_name)}: {value_json}, {json.dumps(meta_key)}: {metadata_json}}}"
+            return _dumps(obj)
+    head = compact_json(text[:-1].rstrip(_JSON_WS))
+    sep = "" if head == "{" else ","
+    return f"{head}{sep}{json.dumps(label_attribute_name)}:{value_json},{json.dumps(meta_key)}:{metadata_json}}}"

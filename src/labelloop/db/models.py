@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import (
@@ -12,11 +13,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,6 +49,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))  # admin | requester | worker
     created_at: Mapped[datetime] = _ts()
+    # a stable opaque id: the ``sub`` of the worker's identity in Ground Truth's output (never the username)
+    sub: Mapped[str | None] = mapped_column(String(36), index=True, unique=True, nullable=True,
+                                            default=lambda: str(uuid.uuid4()))
 
 
 class ApiToken(Base):
@@ -57,6 +63,50 @@ class ApiToken(Base):
     name: Mapped[str | None] = mapped_column(String(128), nullable=True)  # what the user called it
     created_at: Mapped[datetime] = _ts()
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    # an access key (kind "access_key"): its public id and its secret sealed with the installation's key
+    access_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    secret_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AwsJob(Base):
+    """The CreateLabelingJob request of a job made through the SageMaker API, echoed by DescribeLabelingJob
+    (its RoleArn is ``jobs.role_arn``)."""
+
+    __tablename__ = "aws_jobs"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    request: Mapped[str] = mapped_column(Text)  # JSON, without Tags
+
+
+class AwsTag(Base):
+    """A tag of a resource of the SageMaker API (AddTags, ListTags, DeleteTags), by the resource's ARN."""
+
+    __tablename__ = "aws_tags"
+    __table_args__ = (UniqueConstraint("resource_arn", "key", name="uq_aws_tags_resource_arn_key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    resource_arn: Mapped[str] = mapped_column(String(512))
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(256))
+
+
+class HumanTaskUi(Base):
+    """A worker task template stored with CreateHumanTaskUi; a job names it by its HumanTaskUiArn."""
+
+    __tablename__ = "human_task_uis"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)  # lower case, as the API requires
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    template: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts()
+
+
+class AwsWorkteam(Base):
+    """A work team's SageMaker fields: the MemberDefinitions its membership comes from."""
+
+    __tablename__ = "aws_workteams"
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    member_definitions: Mapped[str] = mapped_column(Text)  # JSON, as given
+    notification_topic_arn: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    updated_at: Mapped[datetime] = _ts()
 
 
 class Team(Base):
@@ -112,6 +162,18 @@ class Job(Base):
     consolidation_state: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: warm-start state
     output_dirty: Mapped[bool] = mapped_column(Boolean, default=True)
     output_written_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    # the RoleArn of a job made through the SageMaker API (migration 0007): kept, and passed to its hooks
+    role_arn: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # quality control (migration 0006): adaptive consensus between min_workers_per_object (None: fixed at
+    # workers_per_object, the maximum) and workers_per_object while the posterior is below confidence_target;
+    # gold objects mixed in at gold_rate; a qualification test; automatic blocks below block_below_accuracy
+    min_workers_per_object: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confidence_target: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gold_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    gold_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    qualification_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    qualification_min_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    block_below_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class DataObject(Base):
@@ -119,6 +181,7 @@ class DataObject(Base):
     __table_args__ = (
         UniqueConstraint("job_id", "position", name="uq_data_objects_job_position"),
         Index("ix_data_objects_job_status_position", "job_id", "status", "position"),
+        Index("ix_data_objects_job_gold_position", "job_id", "is_gold", "position"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
@@ -135,6 +198,12 @@ class DataObject(Base):
     human_annotated: Mapped[bool] = mapped_column(Boolean, default=True)
     failure_reason: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     labeled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    # answers wanted now (adaptive consensus; None: the job's workers_per_object; 0 for gold objects)
+    wanted: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    gold: Mapped[str | None] = mapped_column(Text, nullable=True)  # a gold object's known class
+    is_gold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # from a separate gold file, not the input manifest: not in the output manifest nor in LabelCounters
+    gold_extra: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Task(Base):
@@ -156,6 +225,41 @@ class Task(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON answerContent
     time_spent_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # the answer no longer counts: its worker was blocked from the job (quality control)
+    discarded: Mapped[bool] = mapped_column(Boolean, server_default=false())  # no Python default: Prepared inserts
+
+
+class JobWorker(Base):
+    """A worker's standing on one job (quality control): answers, gold answers and how many were right,
+    agreement with the consolidated labels, and whether they are blocked from it."""
+
+    __tablename__ = "job_workers"
+    job_id: Mapped[int] = mapped_column(Id, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    worker_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    gold_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    gold_correct: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    agreed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    compared: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    blocked_reason: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+
+
+class Hook(Base):
+    """A Lambda-style Python hook an admin registered under a name (``labelloop hooks register``): its code as
+    the zip Lambda deploys, run in a subprocess of its own for each call (``services/lambda_runner.py``)."""
+
+    __tablename__ = "hooks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    handler: Mapped[str] = mapped_column(String(200))  # module.function, e.g. lambda_function.lambda_handler
+    code_zip: Mapped[bytes] = mapped_column(LargeBinary)
+    code_sha256: Mapped[str] = mapped_column(String(64))
+    timeout_s: Mapped[float] = mapped_column(Float)
+    environment: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the hook's own environment variables
+    created_at: Mapped[datetime] = _ts()
+    created_by: Mapped[str] = mapped_column(String(128))
 
 
 class Installation(Base):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql import ClauseElement
 
 
@@ -107,3 +107,18 @@ def _cursor_execute(conn: Connection, sql: str, args):
         cursor.close()
         raise DBAPIError.instance(sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
     return cursor
+
+
+def run_unless_duplicate(conn: Connection, stmt: Prepared, params: Mapping[str, Any]) -> bool:
+    """Run an INSERT in a savepoint of its own: False (and nothing changed) when it breaks a unique or primary
+    key constraint (a concurrent transaction inserted the row first), True when it inserted. The same code
+    path on SQLite and PostgreSQL, inside a writer batch's savepoint or a plain transaction."""
+    driver_sql(conn, "SAVEPOINT labelloop_insert")
+    try:
+        stmt.run(conn, params)
+    except IntegrityError:
+        driver_sql(conn, "ROLLBACK TO SAVEPOINT labelloop_insert")
+        driver_sql(conn, "RELEASE SAVEPOINT labelloop_insert")
+        return False
+    driver_sql(conn, "RELEASE SAVEPOINT labelloop_insert")
+    return True

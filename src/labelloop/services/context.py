@@ -99,5 +99,6 @@ def build_context(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     from labelloop.services.storage_policy import PolicySource
 
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    storage = Storage(s3_endpoint_url=settings.s3_endpoint_url, policy=PolicySource(engine, settings))
+    storage = Storage(s3_endpoint_url=settings.s3_endpoint_url, policy=PolicySource(engine, settings),
+                      s3_profile=settings.s3_profile)
     return Context(engine=engine, storage=storage, settings=settings, clock=clock)

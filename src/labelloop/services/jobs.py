@@ -7,7 +7,7 @@ import json
 import pickle
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,11 +28,13 @@ from labelloop.db.models import DataObject, Job, Task, Team, User
 from labelloop.services.access import job_row_for, may_manage_job_sql
 from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
+from labelloop.services.gold import check_quality_settings, quality_extras
 from labelloop.services.hooks import validate_hook_ref
 from labelloop.services.leases import expire_leases
 from labelloop.services.lifecycle import transition
+from labelloop.services.object_input import object_extras
 from labelloop.services.users import team_for_use
-from labelloop.services.views import JobBrief, JobView, LabelCounters, LeaseView
+from labelloop.services.views import JobBrief, JobView, LabelCounters, LeaseView, QualitySettings
 from labelloop.storage import Refused, join
 
 IMPORT_CHUNK = 5000
@@ -65,10 +67,30 @@ class JobSpec(BaseModel):
     full_instruction: str = Field("", max_length=100000, description="Full instructions with examples (HTML).")
     consolidation_algorithm: str | None = Field(
         None, description="How several workers' answers become one label: one the task type allows "
-                          "(dawid-skene or majority-vote for classification); default: the type's own.")
+                          "(shrunk-dawid-skene, dawid-skene, ground-truth or majority-vote for classification); "
+                          "default: the type's own.")
     ui_template: str | None = Field(None, description="A custom Liquid task template (HTML with crowd-* elements).")
-    pre_hook: str | None = Field(None, description="Pre-annotation hook: http(s) URL or python:module:function.")
-    post_hook: str | None = Field(None, description="Post-annotation hook: http(s) URL or python:module:function.")
+    pre_hook: str | None = Field(None, description="Pre-annotation hook: lambda:NAME (a registered hook, or its "
+                                 "Lambda ARN), an http(s) URL or python:NAME (entry point).")
+    post_hook: str | None = Field(None, description="Post-annotation hook: lambda:NAME (a registered hook, or its "
+                                  "Lambda ARN), an http(s) URL or python:NAME (entry point).")
+    min_workers_per_object: int | None = Field(
+        None, ge=1, le=9, description="Adaptive consensus: the fewest workers per object; an object gets more "
+                                      "(up to workers_per_object) while its posterior is below confidence_target. "
+                                      "Default: workers_per_object (a fixed number).")
+    confidence_target: float | None = Field(
+        None, gt=0, lt=1, description="Adaptive consensus: the posterior (probability the label is right) at which "
+                                      "an object stops getting workers.")
+    gold_manifest_uri: str | None = Field(
+        None, description="A manifest of gold objects (every line with \"labelloop-gold\": \"<label>\"), mixed into "
+                          "the work; they are not written to the output manifest. Input lines may carry the key too.")
+    gold_rate: float = Field(0.1, ge=0, le=0.5, description="Share of a worker's tasks that are gold objects.")
+    qualification_tasks: int = Field(0, ge=0, le=50, description="Gold objects a worker answers before real tasks.")
+    qualification_min_accuracy: float = Field(
+        0.8, ge=0, le=1, description="Share of the qualification's gold objects a worker must get right.")
+    block_below_accuracy: float | None = Field(
+        None, gt=0, lt=1, description="Block a worker from the job when their accuracy is, with 95% confidence, "
+                                      "below this (gold answers and agreement with the consolidated labels).")
 
 
 def _load_label_config(ctx: Context, spec: JobSpec, min_labels: int, max_labels: int | None) -> LabelConfig:
@@ -124,7 +146,8 @@ class _Objects:
     first_line: bytes
 
 
-def _read_objects(ctx: Context, spec: JobSpec, first_status: ObjectStatus) -> _Objects:
+def _read_objects(ctx: Context, spec: JobSpec, first_status: ObjectStatus,
+                  extras: Callable[[Any], dict[str, Any]] | None = None) -> _Objects:
     """Read the manifest (policy, size and time limits) and validate every line, its ``source-ref`` under the
     storage policy among them, with no transaction open; a bad line raises ManifestError naming it."""
     out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 (closed by the caller)
@@ -140,7 +163,7 @@ def _read_objects(ctx: Context, spec: JobSpec, first_status: ObjectStatus) -> _O
                 chunk.append({
                     "position": count, "line": rec.text, "source_ref": rec.source_ref,
                     "status": ObjectStatus.SKIPPED if rec.prior_label else first_status, "active_count": 0,
-                    "answer_count": 0, "human_annotated": True,
+                    "answer_count": 0, "human_annotated": True, **(extras(rec) if extras is not None else {}),
                 })
                 count += 1
                 if len(chunk) >= IMPORT_CHUNK:
@@ -161,9 +184,10 @@ def _read_objects(ctx: Context, spec: JobSpec, first_status: ObjectStatus) -> _O
     return _Objects(out, count, chunks, first_line)
 
 
-def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> JobView:
+def create_job(ctx: Context, principal: Principal, spec: JobSpec, *, role_arn: str | None = None) -> JobView:
     """Validate everything, then import the manifest in short transactions (``_write_job``): a bad line creates
-    nothing, and a failed import removes what it wrote."""
+    nothing, and a failed import removes what it wrote. ``role_arn``: the SageMaker API's ``RoleArn``, kept with
+    the job from its first row on (its hooks' events carry it)."""
     if not may_create_jobs(principal):
         raise Forbidden("only requesters and admins create labeling jobs")
     validate_job_name(spec.name, field="name")
@@ -173,22 +197,47 @@ def create_job(ctx: Context, principal: Principal, spec: JobSpec) -> JobView:
     )
     keywords = validate_keywords(spec.keywords)
     algorithm = task_type.check_algorithm(spec.consolidation_algorithm)
-    validate_hook_ref(spec.pre_hook, "pre_hook", ctx.storage)
-    validate_hook_ref(spec.post_hook, "post_hook", ctx.storage)
+    validate_hook_ref(spec.pre_hook, "pre_hook", ctx.storage, ctx=ctx)
+    validate_hook_ref(spec.post_hook, "post_hook", ctx.storage, ctx=ctx)
     labels = _load_label_config(ctx, spec, task_type.min_labels, task_type.max_labels)
     output_root = spec.output_uri or str(ctx.settings.data_dir.resolve() / "output")
     _check_uri(ctx, join(output_root, spec.name) + "/", "output_uri", write=True)
     first = ObjectStatus.PREPROCESSING if spec.pre_hook else ObjectStatus.PENDING
-    objects = _read_objects(ctx, spec, first)  # before the transaction: a slow manifest holds no lock
+    extras = object_extras(ctx, spec, task_type, labels)  # the type's line checks, source-ref texts
+    check_quality_settings(spec, task_type)
+    names, now = [x["label"] for x in labels.raw.get("labels", [])], ctx.clock()
+    quality = quality_extras(spec, task_type, names, now, extra=False, inner=extras)
+    objects = _read_objects(ctx, spec, first, quality)  # before the transaction: a slow manifest holds no lock
+    try:
+        gold = _read_gold(ctx, spec, first, quality_extras(spec, task_type, names, now, extra=True, inner=extras))
+    except BaseException:
+        objects.spool.close()
+        raise
     try:
         if spec.ui_template is not None:
             from labelloop.services.templates import check_job_template
 
             check_job_template(ctx, spec, task_type, labels, first_line=objects.first_line)
-        _write_job(ctx, principal, spec, task_type, labels, keywords, algorithm, output_root, objects)
+        _write_job(ctx, principal, spec, task_type, labels, keywords, algorithm, output_root, objects, gold,
+                   role_arn=role_arn)
     finally:
         objects.spool.close()
+        if gold is not None:
+            gold.spool.close()
     return describe_job(ctx, principal, spec.name)
+
+
+def _read_gold(ctx: Context, spec: JobSpec, first: ObjectStatus, extras: Any) -> _Objects | None:
+    """The job's separate gold manifest (``services.gold``), read and checked like the input; None without one."""
+    if spec.gold_manifest_uri is None:
+        return None
+    try:
+        return _read_objects(ctx, spec.model_copy(update={"input_manifest_uri": spec.gold_manifest_uri}), first,
+                             extras)
+    except (ManifestError, ValidationError) as exc:
+        message = exc.message.replace("input_manifest_uri", "gold_manifest_uri").replace("input manifest",
+                                                                                          "gold manifest")
+        raise type(exc)(message, field="gold_manifest_uri", details=exc.details) from None
 
 
 IMPORT_CLAIM_S = 120
@@ -198,7 +247,8 @@ deletes it."""
 
 
 def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any, labels: LabelConfig,
-               keywords: list[str], algorithm: str, output_root: str, objects: _Objects) -> None:
+               keywords: list[str], algorithm: str, output_root: str, objects: _Objects,
+               gold: _Objects | None = None, *, role_arn: str | None = None) -> None:
     """Write the job in short transactions: the job row (status Initializing: listed to no worker, handing out
     no task, skipped by the background runner) held by this import's claim, then ``IMPORT_CHUNK`` objects per
     transaction (the claim renewed with each), then the switch to InProgress. Other writers (workers'
@@ -223,9 +273,10 @@ def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any
                     full_instruction=spec.full_instruction or (labels.full_instruction or ""),
                     input_manifest_uri=spec.input_manifest_uri, output_uri=join(output_root, spec.name) + "/",
                     consolidation_algorithm=algorithm, ui_template=spec.ui_template,
-                    pre_hook=spec.pre_hook, post_hook=spec.post_hook, created_at=now, updated_at=now,
+                    pre_hook=spec.pre_hook, post_hook=spec.post_hook, role_arn=role_arn, created_at=now, updated_at=now,
                     ends_at=now + timedelta(seconds=spec.task_availability_lifetime_s), output_dirty=True,
                     background_owner=owner, background_until=now + timedelta(seconds=IMPORT_CLAIM_S),
+                    **_quality_columns(spec),
                 )
             ).inserted_primary_key[0])
         except IntegrityError:
@@ -237,12 +288,19 @@ def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any
         for _ in range(objects.chunks):
             chunk = pickle.load(objects.spool)  # our own spool, written above
             ctx.write(_import_chunk(ctx, job_id, owner, chunk))
+        if gold is not None:  # after the input's objects: datasetObjectIds count on from the input's
+            gold.spool.seek(0)
+            for _ in range(gold.chunks):
+                chunk = [{**row, "position": row["position"] + objects.count} for row in pickle.load(gold.spool)]
+                ctx.write(_import_chunk(ctx, job_id, owner, chunk))
 
         def finish(conn: Connection) -> None:
             _renew_import(ctx, conn, job_id, owner)
             conn.execute(update(Job).where(Job.id == job_id).values(background_owner=None, background_until=None))
+            gold_count = conn.execute(select(func.count()).select_from(DataObject).where(
+                DataObject.job_id == job_id, DataObject.is_gold.is_(True))).scalar()
             transition(conn, Job, Job.id == job_id, JobStatus.INITIALIZING, JobStatus.IN_PROGRESS,
-                       object_count=objects.count)
+                       object_count=objects.count, gold_count=gold_count)
             record(conn, "job.created", at=now, actor=principal.username, job_id=job_id, objects=objects.count,
                    task_type=task_type.name)
 
@@ -250,6 +308,14 @@ def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any
     except BaseException:
         ctx.write(lambda conn: _delete_initializing(conn, Job.id == job_id))
         raise
+
+
+def _quality_columns(spec: JobSpec) -> dict[str, Any]:
+    """The job's quality settings (``services.gold``); the counts of gold objects are set once imported."""
+    return {"min_workers_per_object": spec.min_workers_per_object, "confidence_target": spec.confidence_target,
+            "gold_rate": spec.gold_rate, "qualification_tasks": spec.qualification_tasks,
+            "qualification_min_accuracy": spec.qualification_min_accuracy,
+            "block_below_accuracy": spec.block_below_accuracy}
 
 
 def _renew_import(ctx: Context, conn: Connection, job_id: int, owner: str) -> None:
@@ -305,6 +371,23 @@ class JobInfo:
     title: str
     short_instruction: str
     ends_at: datetime
+    min_workers_per_object: int = 0  # adaptive consensus: the fewest (0: fixed at workers_per_object)
+    confidence_target: float | None = None
+    gold_count: int = 0
+    gold_rate: float = 0.0
+    qualification_tasks: int = 0
+    qualification_min_accuracy: float = 0.8
+    block_below_accuracy: float | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        """Workers per object is a range: objects are re-opened while their posterior is below the target."""
+        return 0 < self.min_workers_per_object < self.workers_per_object
+
+    @property
+    def scores_workers(self) -> bool:
+        """Submits update the worker's standing on the job (gold answers, qualification, blocking)."""
+        return self.gold_count > 0 or self.block_below_accuracy is not None
 
 
 _JOB_BY_ID = select(Job.__table__).where(Job.id == bindparam("b_job"))
@@ -322,7 +405,12 @@ def job_info(ctx: Context, conn: Connection, job_id: int) -> JobInfo:
             labels=tuple(x["label"] for x in labels), keys=tuple(x.get("key") for x in labels),
             workers_per_object=row.workers_per_object, task_time_limit_s=row.task_time_limit_s,
             max_concurrent_tasks=row.max_concurrent_tasks, price_per_task_usd=float(row.price_per_task_usd),
-            title=row.title, short_instruction=row.short_instruction, ends_at=row.ends_at)
+            title=row.title, short_instruction=row.short_instruction, ends_at=row.ends_at,
+            min_workers_per_object=row.min_workers_per_object or 0, confidence_target=row.confidence_target,
+            gold_count=row.gold_count, gold_rate=row.gold_rate, qualification_tasks=row.qualification_tasks,
+            qualification_min_accuracy=(0.8 if row.qualification_min_accuracy is None
+                                        else row.qualification_min_accuracy),
+            block_below_accuracy=row.block_below_accuracy)
         ctx.job_infos.put(job_id, info)
     return info
 
@@ -331,7 +419,7 @@ def label_counters(conn: Connection, job_id: int) -> LabelCounters:
     """GT's LabelCounters, computed from the objects' states (never a drifting counter)."""
     rows = conn.execute(
         select(DataObject.status, DataObject.human_annotated, func.count())
-        .where(DataObject.job_id == job_id)
+        .where(DataObject.job_id == job_id, DataObject.gold_extra.is_(False))  # a gold file's objects: not input
         .group_by(DataObject.status, DataObject.human_annotated)
     ).all()
     by = {(ObjectStatus(s), bool(h)): n for s, h, n in rows}
@@ -360,7 +448,19 @@ def _describe(conn: Connection, row: Any) -> JobView:
         output_manifest_uri=row.output_uri + "manifests/output/output.manifest",
         consolidation_algorithm=row.consolidation_algorithm, object_count=row.object_count,
         created_at=row.created_at, updated_at=row.updated_at, ends_at=row.ends_at,
-        label_counters=label_counters(conn, row.id), has_custom_template=row.ui_template is not None)
+        label_counters=label_counters(conn, row.id), has_custom_template=row.ui_template is not None,
+        quality=quality_settings(row))
+
+
+def quality_settings(row: Any) -> QualitySettings:
+    """The quality settings of a job row."""
+    return QualitySettings(
+        min_workers_per_object=row.min_workers_per_object or row.workers_per_object,
+        max_workers_per_object=row.workers_per_object, confidence_target=row.confidence_target,
+        gold_objects=row.gold_count, gold_rate=row.gold_rate if row.gold_count else 0.0,
+        qualification_tasks=row.qualification_tasks,
+        qualification_min_accuracy=(0.8 if row.qualification_min_accuracy is None else row.qualification_min_accuracy),
+        block_below_accuracy=row.block_below_accuracy)
 
 
 def describe_job(ctx: Context, principal: Principal, name: str) -> JobView:

@@ -16,8 +16,9 @@ from labelloop.db.prepared import Prepared
 from labelloop.services.events import record_many
 from labelloop.services.lifecycle import transition
 
-#: a lease that ended gives its object's slot back (``b_object``); run once per ended lease
-GIVE_BACK = Prepared(update(DataObject).where(DataObject.id == bindparam("b_object"))
+#: a lease that ended gives its object's slot back (``b_object``); run once per ended lease. A gold object has no
+#: slots (any number of workers may hold one; its ``active_count`` stays 0)
+GIVE_BACK = Prepared(update(DataObject).where(DataObject.id == bindparam("b_object"), DataObject.is_gold.is_(False))
                      .values(active_count=DataObject.active_count - 1))
 
 

@@ -4,7 +4,11 @@ Each use case returns a *unit* (see ``labelloop.db.writer``) for the caller to r
 transaction of its own) or ``await ctx.write_async`` (the writer's next batch). The guarantees (one code
 path for SQLite and PostgreSQL):
 - an object never has more than N leased-or-submitted tasks: ``active_count`` is raised only by a
-  compare-and-set ``UPDATE ... WHERE active_count < N`` in the same transaction as the task row;
+  compare-and-set ``UPDATE ... WHERE active_count < N`` in the same transaction as the task row (N is the
+  object's ``wanted``, the answers adaptive consensus wants of it now, never above the job's
+  ``workers_per_object``; NULL: the job's fixed N);
+- a worker blocked from a job gets none of its tasks; a job with gold objects gives each worker gold ones at
+  its gold rate (and only gold ones until they pass its qualification test), looking like any other task;
 - no worker gets an object twice: the unique constraint ``uq_tasks_object_worker``;
 - a task leaves ``leased`` once: submit, release, expiry and stop are compare-and-sets on ``status =
   'leased'`` (and, for the worker's own actions, on the lease still being open); the loser gets 409.
@@ -23,7 +27,7 @@ from labelloop.core.errors import Conflict, NotFound, ValidationError
 from labelloop.core.lifecycle import ObjectStatus, TaskStatus, lease_expiry, lease_open
 from labelloop.core.tasktypes import get_task_type
 from labelloop.db.engine import is_postgres
-from labelloop.db.models import DataObject, Job, Task
+from labelloop.db.models import DataObject, Job, JobWorker, Task
 from labelloop.db.prepared import Prepared
 from labelloop.db.writer import KeepWrites, Unit
 from labelloop.services.access import is_member_sql, job_row_for, may_work_on_job_sql
@@ -32,6 +36,7 @@ from labelloop.services.events import record
 from labelloop.services.jobs import JobInfo, job_info
 from labelloop.services.leases import GIVE_BACK, expire_leases
 from labelloop.services.lifecycle import lease_open_sql
+from labelloop.services.standing import gold_turn, score_answer
 from labelloop.services.views import (
     AvailableJobView,
     HistoryView,
@@ -78,11 +83,16 @@ _HELD_AND_OPEN = Prepared(select(
     .limit(1).scalar_subquery(),
     select(func.count()).select_from(Task).where(Task.job_id == bindparam("b_job"), Task.status == TaskStatus.LEASED)
     .scalar_subquery(),
+    # blocked from the job (quality control): a primary-key lookup, NULL for almost everyone
+    select(JobWorker.blocked).where(JobWorker.job_id == bindparam("b_job"), JobWorker.worker_id == bindparam("b_worker"))
+    .scalar_subquery(),
 ))
+#: the answers an object may have now: its own ``wanted`` (adaptive consensus, gold) or the job's N
+_WANTED = func.coalesce(DataObject.wanted, bindparam("b_n"))
 _CANDIDATE_QUERY = (
     select(DataObject.id, DataObject.position)
     .where(DataObject.job_id == bindparam("b_job"), DataObject.status == ObjectStatus.PENDING,
-           DataObject.active_count < bindparam("b_n"),
+           DataObject.active_count < _WANTED,
            ~_done_by(bindparam("b_worker")))
     .order_by(DataObject.position)
     .limit(CANDIDATES)
@@ -91,9 +101,17 @@ _CANDIDATES_SKIP_LOCKED = Prepared(_CANDIDATE_QUERY.with_for_update(skip_locked=
 _CANDIDATES = Prepared(_CANDIDATE_QUERY)
 _WIN = Prepared(update(DataObject)
                 .where(DataObject.id == bindparam("b_object"), DataObject.status == ObjectStatus.PENDING,
-                       DataObject.active_count < bindparam("b_n"))
+                       DataObject.active_count < _WANTED)
                 .values(active_count=DataObject.active_count + 1)
                 .returning(DataObject.line, DataObject.source_ref))
+_GOLD_CANDIDATES = Prepared(
+    select(DataObject.id, DataObject.position)
+    .where(DataObject.job_id == bindparam("b_job"), DataObject.is_gold.is_(True), ~_done_by(bindparam("b_worker")))
+    .order_by(DataObject.position).limit(CANDIDATES))
+# a gold object has no slots to win (its active_count stays 0): reading it takes no row lock, so workers taking
+# the same gold object at once never wait on each other; the unique (object, worker) still holds
+_WIN_GOLD = Prepared(select(DataObject.line, DataObject.source_ref)
+                     .where(DataObject.id == bindparam("b_object"), DataObject.is_gold.is_(True)))
 _INSERT_TASK = Prepared(insert(Task).values(
     job_id=bindparam("b_job"), object_id=bindparam("b_object"), worker_id=bindparam("b_worker"),
     status=TaskStatus.LEASED, leased_at=bindparam("b_now"), lease_expires_at=bindparam("b_expires")).returning(Task.id))
@@ -102,11 +120,17 @@ _INSERT_TASK = Prepared(insert(Task).values(
 def _claim(conn: Connection, job: JobInfo, worker: Principal, now: datetime) -> TaskView | None:
     """Lease the next object of the job to this worker (or give back the lease they hold): the task's view."""
     ids = {"b_worker": worker.id, "b_job": job.id, "b_now": now, "b_n": job.workers_per_object}
-    held, open_leases = _HELD_AND_OPEN.first(conn, ids)
+    held, open_leases, blocked = _HELD_AND_OPEN.first(conn, ids)
     if held is not None:
         return _task_view(conn, job, held)
-    if open_leases >= job.max_concurrent_tasks and not expire_leases(conn, job.id, now):
+    if blocked or (open_leases >= job.max_concurrent_tasks and not expire_leases(conn, job.id, now)):
         return None
+    if job.gold_count:
+        gold_first, gold_only = gold_turn(conn, job, worker.id)
+        if gold_first:
+            task = _lease_gold(conn, job, worker, now)
+            if task is not None or gold_only:
+                return task
     skip_locked = is_postgres(conn)
     expired_checked = False
     while True:
@@ -127,9 +151,18 @@ def _claim(conn: Connection, job: JobInfo, worker: Principal, now: datetime) -> 
                 return task
 
 
+def _lease_gold(conn: Connection, job: JobInfo, worker: Principal, now: datetime) -> TaskView | None:
+    """Lease a gold object this worker has not had (any number of workers may have one at once)."""
+    for object_id, position in _GOLD_CANDIDATES.rows(conn, {"b_job": job.id, "b_worker": worker.id}):
+        task = _lease_object(conn, job, worker, object_id, position, now, win=_WIN_GOLD)
+        if task is not None:
+            return task
+    return None
+
+
 def _lease_object(conn: Connection, job: JobInfo, worker: Principal, object_id: int, position: int,
-                  now: datetime) -> TaskView | None:
-    won = _WIN.first(conn, {"b_object": object_id, "b_n": job.workers_per_object})
+                  now: datetime, *, win: Prepared | None = None) -> TaskView | None:
+    won = (win or _WIN).first(conn, {"b_object": object_id, "b_n": job.workers_per_object})
     if won is None:
         return None
     expires = lease_expiry(now, job.task_time_limit_s)
@@ -164,7 +197,7 @@ def _claim_checked(conn: Connection, job: JobInfo, job_status: str, is_member: b
 
 
 # a task with its object's position, its job's current status and whether the worker is on the job's team
-_TASK = Prepared(select(Task.__table__, DataObject.position, Job.status.label("job_status"),
+_TASK = Prepared(select(Task.__table__, DataObject.position, DataObject.gold, Job.status.label("job_status"),
                          is_member_sql(Job.team_id).label("is_member"))
                   .join(DataObject, DataObject.id == Task.object_id).join(Job, Job.id == Task.job_id)
                   .where(Task.id == bindparam("b_task")))
@@ -176,7 +209,7 @@ _RELEASE = Prepared(update(Task).where(Task.id == bindparam("b_task"), lease_ope
                     .values(status=TaskStatus.RELEASED, finished_at=bindparam("b_now")))
 _COUNT_ANSWER = Prepared(update(DataObject).where(DataObject.id == bindparam("b_object")).values(
     answer_count=DataObject.answer_count + 1,
-    status=case((and_(DataObject.answer_count + 1 >= bindparam("b_n"), DataObject.status == ObjectStatus.PENDING),
+    status=case((and_(DataObject.answer_count + 1 >= _WANTED, DataObject.status == ObjectStatus.PENDING),
                  ObjectStatus.READY), else_=DataObject.status)))
 
 
@@ -229,7 +262,9 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer: Any
         _COUNT_ANSWER.run(conn, {"b_object": task.object_id, "b_n": job.workers_per_object})
         record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id,
                dataset_object_id=task.position, task_id=task_id, worker_id=worker.id)
-        next_task = _claim_checked(conn, job, task.job_status, task.is_member, worker, now) if lease_next else None
+        blocked = job.scores_workers and score_answer(conn, job, worker, task.gold, content, now)
+        next_task = (_claim_checked(conn, job, task.job_status, task.is_member, worker, now)
+                     if lease_next and not blocked else None)
         return SubmitView(task_id=task_id, status=TaskStatus.SUBMITTED, dataset_object_id=task.position, job=job.name,
                           next_task=next_task, leased_next=lease_next)
 
@@ -301,8 +336,12 @@ def available_jobs(ctx: Context, worker: Principal) -> list[AvailableJobView]:
             available = conn.execute(
                 select(func.count()).select_from(DataObject).where(
                     DataObject.job_id == job.id, DataObject.status == ObjectStatus.PENDING,
-                    DataObject.active_count < job.workers_per_object, ~_done_by(worker.id))
+                    DataObject.active_count < func.coalesce(DataObject.wanted, job.workers_per_object),
+                    ~_done_by(worker.id))
             ).scalar()
+            if conn.execute(select(JobWorker.blocked).where(JobWorker.job_id == job.id,
+                                                            JobWorker.worker_id == worker.id)).scalar():
+                available = 0  # blocked from the job (quality control)
             out.append(AvailableJobView(
                 name=job.name, title=job.title, description=job.description, keywords=json.loads(job.keywords),
                 task_type=job.task_type, price_per_task_usd=float(job.price_per_task_usd),

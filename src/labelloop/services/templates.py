@@ -14,6 +14,7 @@ from liquid.exceptions import LiquidError
 from sqlalchemy import select
 
 from labelloop.core.access import may_see_task
+from labelloop.core.elements import element_problem, unbuilt_elements
 from labelloop.core.errors import NotFound, ValidationError
 from labelloop.core.labels import LabelConfig
 from labelloop.core.lifecycle import lease_open
@@ -24,8 +25,24 @@ from labelloop.render.builtin import builtin_template
 from labelloop.render.liquid import check_template, render_error, render_task_template, safe_urls
 from labelloop.services.context import Context, Principal
 
-# Ground Truth templates load AWS's element script; the portal page already loads ours
-GT_LOADER = re.compile(r"<script[^>]*assets\.crowd\.aws/crowd-html-elements\.js[^>]*>\s*</script>", re.I)
+# Ground Truth templates load AWS's element script (crowd-html-elements.js, its -v2, any query string); the
+# task frame already loads ours
+GT_LOADER = re.compile(
+    r"<script[^>]*assets\.crowd\.aws/crowd-html-elements(?:-v\d+)?\.js[^>]*>\s*</script>", re.I)
+
+
+def frame_sources(ctx: Context) -> tuple[str, ...]:
+    """The plain-http hosts of the storage and host policy: the task frame may load scripts, styles and
+    images from them (a template's jQuery from a local server) as it may from any https: host."""
+    return tuple(str(h) for h in ctx.storage.policy.hosts if h.scheme == "http")
+
+
+def check_elements(template: str) -> None:
+    """Refuse a template with a ``crowd-*`` element labelloop does not build, naming it (``core.elements``)."""
+    missing = unbuilt_elements(GT_LOADER.sub("", template))
+    if missing:
+        raise ValidationError(f"ui_template: {element_problem(missing[0])}"
+                              + (f" (nor {', '.join(missing[1:])})" if missing[1:] else ""), field="ui_template")
 
 
 def check_job_template(ctx: Context, spec: Any, task_type: TaskType, labels: LabelConfig, *,
@@ -57,6 +74,7 @@ def check_job_template(ctx: Context, spec: Any, task_type: TaskType, labels: Lab
         raise ValidationError(exc.message, field="ui_template") from None
     if refused:
         raise ValidationError(f"ui_template: grant_read_access of a refused URI: {refused[0]}", field="ui_template")
+    check_elements(spec.ui_template)
 
 
 # A data link names what it grants, never the URI: {"k": "w", "t": task, "w": worker, "h": digest of one of

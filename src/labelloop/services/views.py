@@ -32,6 +32,20 @@ class LeaseView:
 
 
 @dataclass(frozen=True, slots=True)
+class QualitySettings:
+    """A job's quality control: workers per object as a range with a confidence target, gold, blocking."""
+
+    min_workers_per_object: int
+    max_workers_per_object: int
+    confidence_target: float | None
+    gold_objects: int
+    gold_rate: float
+    qualification_tasks: int
+    qualification_min_accuracy: float
+    block_below_accuracy: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class JobView:
     name: str
     status: str
@@ -62,6 +76,7 @@ class JobView:
     label_counters: LabelCounters
     has_custom_template: bool
     open_leases: list[LeaseView] | None = None  # in describe_job; None where jobs are listed
+    quality: QualitySettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +181,18 @@ class CredentialView:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessKeyView:
+    """An access key pair for the SageMaker API; ``secret_access_key`` only when it is made (never again)."""
+
+    id: int  # the credential's id (``labelloop tokens list`` shows it too)
+    access_key_id: str
+    username: str
+    name: str | None
+    created_at: datetime
+    secret_access_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class JobBrief:
     """What a member of a job's team sees of it (the portal's labeling page): no URIs, configs or hooks."""
 
@@ -181,3 +208,60 @@ class UserView:
     id: int
     username: str
     role: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerQuality:
+    """One worker's figures on a job: accuracy (gold answers and agreement with the consolidated labels, with
+    a 95% interval), answers, median time per task, whether they are blocked."""
+
+    worker: str
+    answers: int
+    gold_answers: int
+    gold_correct: int
+    gold_accuracy: float | None
+    accuracy: float | None
+    accuracy_low: float
+    accuracy_high: float
+    agreement: float | None  # share of their answers equal to the object's consolidated label
+    median_time_s: float | None
+    blocked: bool
+    blocked_reason: str | None
+    qualified: bool | None  # None: the job has no qualification test (or the worker has not finished it)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelQuality:
+    """How often workers agree with a consolidated label: of the answers on objects labeled ``label``."""
+
+    label: str
+    objects: int
+    answers: int
+    agreement: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class QualityView:
+    """A job's quality figures (``GET /api/v1/jobs/{name}/quality``, ``labelloop jobs quality``)."""
+
+    job: str
+    objects_labeled: int
+    answers: int
+    answers_per_object: float | None
+    krippendorff_alpha: float | None
+    workers: list[WorkerQuality]
+    labels: list[LabelQuality]
+    settings: QualitySettings
+
+
+@dataclass(frozen=True, slots=True)
+class BlockView:
+    """What blocking (or unblocking) a worker did: leases released, answers discarded, objects re-opened."""
+
+    job: str
+    worker: str
+    blocked: bool
+    reason: str | None
+    released_tasks: int
+    discarded_answers: int
+    reopened_objects: int

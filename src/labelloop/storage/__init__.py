@@ -113,8 +113,12 @@ class Storage:
     function returning the current one (the context's, merged from settings and the database); without one
     nothing is allowed."""
 
-    def __init__(self, *, s3_endpoint_url: str | None = None, policy: Policy | Callable[[], Policy] | None = None):
+    def __init__(self, *, s3_endpoint_url: str | None = None, policy: Policy | Callable[[], Policy] | None = None,
+                 s3_profile: str | None = None):
         self.s3_endpoint_url = s3_endpoint_url
+        # Neither set: s3fs's botocore finds keys and endpoint as AWS tools do (AWS_PROFILE, AWS_ACCESS_KEY_ID,
+        # ~/.aws, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)
+        self.s3_profile = s3_profile
         self._policy = policy
 
     @property
@@ -253,6 +257,8 @@ class Storage:
         options: dict = {}
         if protocol in ("s3", "s3a"):
             options = {"client_kwargs": {"endpoint_url": self.s3_endpoint_url}} if self.s3_endpoint_url else {}
+            if self.s3_profile:
+                options["profile"] = self.s3_profile
             options["skip_instance_cache"] = False
         fs, path = fsspec.core.url_to_fs(uri, **options)
         return fs, path

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from labelloop.core.errors import Forbidden
-from labelloop.services import events, jobs, metrics, tasks, users
+from labelloop.services import events, export, jobs, metrics, quality, tasks, users
 from labelloop.services.context import Context, Principal
 from labelloop.services.jobs import JobSpec
 from labelloop.web import render
@@ -21,6 +21,8 @@ from labelloop.web.openapi import documented
 from labelloop.web.schemas import (
     AnswerSubmit,
     AvailableJobList,
+    BlockOut,
+    BlockRequest,
     CredentialList,
     EventList,
     HistoryOut,
@@ -28,6 +30,7 @@ from labelloop.web.schemas import (
     JobOut,
     MembersAdd,
     NewCredential,
+    QualityOut,
     ReleasedOut,
     SubmittedOut,
     TaskOut,
@@ -127,6 +130,36 @@ def describe_job(name: str, ctx: Context = Ctx, principal: Principal = Me):
 @router.post("/jobs/{name}/stop", tags=["jobs"], **documented(JobOut, 400, 403, 404, 409))
 def stop_job(name: str, ctx: Context = Ctx, principal: Principal = Me):
     return render.job(jobs.stop_job(ctx, principal, name))
+
+
+@router.get("/jobs/{name}/export", tags=["jobs"], **documented(None, 400, 403, 404, extra={200: {
+    "description": "the job's consolidated labels, streamed (spacy: a tar of .spacy DocBin shards)",
+    "content": {"application/x-ndjson": {"schema": {}}, "text/plain": {"schema": {}},
+                "application/x-tar": {"schema": {}}}}}))
+def export_job(name: str, format: Annotated[str, Query(max_length=16, description="spacy, conll or jsonl (those "
+                                                        "the job's task type has).")],
+               lang: Annotated[str, Query(max_length=16, description="spaCy blank tokenizer language.")] = "xx",
+               ctx: Context = Ctx, principal: Principal = Me):
+    exp = export.export_job(ctx, principal, name, format, lang=lang)
+    return StreamingResponse(exp.chunks(), media_type=exp.format.media_type,
+                             headers={"Content-Disposition": f'attachment; filename="{exp.filename}"'})
+
+
+@router.get("/jobs/{name}/quality", tags=["quality"], **documented(QualityOut, 400, 403, 404))
+def job_quality(name: str, ctx: Context = Ctx, principal: Principal = Me):
+    return render.quality(quality.job_quality(ctx, principal, name))
+
+
+@router.post("/jobs/{name}/workers/{username}/block", tags=["quality"], **documented(BlockOut, 400, 403, 404, 413))
+def block_worker(name: str, username: str, body: BlockRequest | None = None, ctx: Context = Ctx,
+                 principal: Principal = Me):
+    reason = body.reason if body is not None else None
+    return render.block(quality.block_worker(ctx, principal, name, username, reason))
+
+
+@router.post("/jobs/{name}/workers/{username}/unblock", tags=["quality"], **documented(BlockOut, 400, 403, 404))
+def unblock_worker(name: str, username: str, ctx: Context = Ctx, principal: Principal = Me):
+    return render.block(quality.unblock_worker(ctx, principal, name, username))
 
 
 @router.get("/events", tags=["audit"], **documented(EventList, 400, 404))

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from labelloop import __version__
 from labelloop.services.context import Context, build_context
 from labelloop.settings import Settings
-from labelloop.web import docs_ui, errors, health, openapi, portal
+from labelloop.web import aws, docs_ui, errors, health, hook_s3, hooks_api, openapi, portal
 from labelloop.web.api import router
 from labelloop.web.headers import SecurityHeaders
 from labelloop.web.hot import HotPaths
@@ -44,9 +44,12 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None, 
     errors.install(app)
     openapi.install(app)  # the description without FastAPI's 422s, with each route's statuses and bodies
     app.include_router(router)
+    hooks_api.install(app)  # GET /api/v1/hooks
+    aws.install(app)  # the SageMaker API at /aws/sagemaker (boto3, the AWS CLI): outside the schema
     health.install(app)  # /healthz, /readyz, /metrics: outside the schema
     docs_ui.install(app)  # /docs from local files; before the portal's /static mount
     portal.install(app)
+    hook_s3.install(app)  # the read-only S3 endpoint of hooks' payloads (docs/hooks-and-templates.md)
     app.add_middleware(BodyLimit)  # the routes' body limits; the hot paths apply the same table themselves
     if hot_paths:
         app.add_middleware(HotPaths)  # the two hot calls skip everything else

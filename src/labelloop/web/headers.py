@@ -26,14 +26,16 @@ DATA_CSP = "default-src 'none'; sandbox"
 FRAME_SANDBOX = "allow-scripts allow-forms"  # the same tokens as the portal's <iframe sandbox=...>
 
 
-def frame_csp(origin: str) -> str:
+def frame_csp(origin: str, extra: tuple[str, ...] = ()) -> str:
     """The task frame's policy. ``origin`` is the portal's (scheme://host[:port] of the request); 'self' is
-    listed too, for a proxy that terminates TLS (an http source also matches its https upgrade)."""
-    own = f"'self' {origin}"
+    listed too, for a proxy that terminates TLS (an http source also matches its https upgrade). ``extra``:
+    the plain-http hosts the storage and host policy allows (a template's jQuery from a local server), which
+    may serve scripts, styles, images, media and fonts as https: hosts may."""
+    own = " ".join(("'self'", origin, *extra))
     return (f"sandbox {FRAME_SANDBOX}; default-src 'none'; script-src {own} 'unsafe-inline' https:; "
             f"style-src {own} 'unsafe-inline' https:; img-src {own} data: blob: https:; "
             f"media-src {own} blob: https:; font-src {own} data: https:; connect-src 'none'; form-action 'none'; "
-            f"base-uri 'none'; object-src 'none'; frame-ancestors {own}")
+            f"base-uri 'none'; object-src 'none'; frame-ancestors 'self' {origin}")
 
 
 _ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]

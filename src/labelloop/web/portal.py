@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from labelloop.core.errors import Forbidden, LimitExceeded, NotFound, Unauthorized, ValidationError
 from labelloop.services import jobs, tasks, users
 from labelloop.services.context import Context, Principal
-from labelloop.services.templates import render_task, resolve_data_link
+from labelloop.services.templates import frame_sources, render_task, resolve_data_link
 from labelloop.web import render
 from labelloop.web.api import TaskId, data_response
 from labelloop.web.csrf import csrf_token
@@ -136,7 +136,7 @@ def task_html(task_id: TaskId, request: Request, ctx: Context = Depends(get_ctx)
     except (NotFound, ValidationError) as exc:
         status, error = (404 if isinstance(exc, NotFound) else 400), exc.message
     origin = f"{request.url.scheme}://{request.url.netloc}"
-    headers = {"Cache-Control": "no-store", "Content-Security-Policy": frame_csp(origin),
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": frame_csp(origin, frame_sources(ctx)),
                "X-Frame-Options": "SAMEORIGIN"}
     return pages.TemplateResponse(request, "frame.html", {"task_html": body, "error": error}, status_code=status,
                                   headers=headers)

@@ -3,17 +3,21 @@ API is ISO-8601 UTC with a ``Z`` (``v1_time``). Ground Truth's own formats stay 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from labelloop.services.views import (
     AvailableJobView,
+    BlockView,
     CredentialView,
     EventView,
     HistoryView,
     JobView,
     LabelCounters,
     LeaseView,
+    QualitySettings,
+    QualityView,
     ReleaseView,
     SubmitView,
     TaskView,
@@ -50,6 +54,7 @@ def job(v: JobView) -> dict[str, Any]:
         "ends_at": v1_time(v.ends_at), "label_counters": label_counters(v.label_counters),
         "has_custom_template": v.has_custom_template,
         "open_leases": None if v.open_leases is None else [lease(x) for x in v.open_leases],
+        "quality": None if v.quality is None else quality_settings(v.quality),
     }
 
 
@@ -109,3 +114,16 @@ def team(v: TeamView) -> dict[str, Any]:
 def credential(v: CredentialView) -> dict[str, Any]:
     return {"id": v.id, "kind": v.kind, "name": v.name, "username": v.username, "created_at": v1_time(v.created_at),
             "expires_at": None if v.expires_at is None else v1_time(v.expires_at)}
+
+
+def quality_settings(v: QualitySettings) -> dict[str, Any]:
+    return asdict(v)
+
+
+def quality(v: QualityView) -> dict[str, Any]:
+    """A job's quality figures: the view's fields as they are (no URLs or timestamps in it)."""
+    return asdict(v)
+
+
+def block(v: BlockView) -> dict[str, Any]:
+    return asdict(v)

@@ -97,6 +97,17 @@ class LeaseOut(BaseModel):
     lease_expires_at: str
 
 
+class QualitySettingsOut(BaseModel):
+    min_workers_per_object: int = Field(description="Adaptive consensus: the fewest workers per object.")
+    max_workers_per_object: int = Field(description="The most workers per object (workers_per_object).")
+    confidence_target: float | None = Field(description="An object stops getting workers at this posterior.")
+    gold_objects: int = Field(description="Gold objects (known answers) mixed into the work.")
+    gold_rate: float = Field(description="Share of each worker's tasks that are gold objects.")
+    qualification_tasks: int = Field(description="Gold objects a worker answers before real tasks.")
+    qualification_min_accuracy: float
+    block_below_accuracy: float | None = Field(description="Workers below this estimated accuracy are blocked.")
+
+
 class JobOut(BaseModel):
     name: str
     status: str
@@ -129,6 +140,7 @@ class JobOut(BaseModel):
     open_leases: list[LeaseOut] | None = Field(
         None, description="Tasks leased now (who holds them, until when), soonest to expire first: in "
                           "GET /api/v1/jobs/{name}; null where jobs are listed, created or stopped.")
+    quality: QualitySettingsOut | None = Field(None, description="Quality control: consensus range, gold, blocks.")
 
 
 class JobList(BaseModel):
@@ -226,3 +238,52 @@ class CredentialList(BaseModel):
 
 class NewCredential(CredentialOut):
     token: str = Field(description="The bearer token; shown once, only its hash is stored.")
+
+
+class WorkerQualityOut(BaseModel):
+    worker: str
+    answers: int = Field(description="Submitted answers that count (not discarded by a block).")
+    gold_answers: int
+    gold_correct: int
+    gold_accuracy: float | None
+    accuracy: float | None = Field(description="On gold when the worker has gold answers, else agreement.")
+    accuracy_low: float = Field(description="95% interval of the accuracy (Beta(1, 1) prior).")
+    accuracy_high: float
+    agreement: float | None = Field(description="Share of their answers equal to the consolidated label.")
+    median_time_s: float | None
+    blocked: bool
+    blocked_reason: str | None
+    qualified: bool | None = Field(description="Passed the qualification test; null: none, or not finished.")
+
+
+class LabelQualityOut(BaseModel):
+    label: str
+    objects: int = Field(description="Objects consolidated as this label.")
+    answers: int = Field(description="Answers on those objects.")
+    agreement: float | None = Field(description="Share of those answers that chose this label.")
+
+
+class QualityOut(BaseModel):
+    job: str
+    objects_labeled: int
+    answers: int
+    answers_per_object: float | None
+    krippendorff_alpha: float | None = Field(description="Nominal Krippendorff's alpha over ordinary objects.")
+    workers: list[WorkerQualityOut]
+    labels: list[LabelQualityOut]
+    settings: QualitySettingsOut
+
+
+class BlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=1000, description="Why, for the audit trail.")
+
+
+class BlockOut(BaseModel):
+    job: str
+    worker: str
+    blocked: bool
+    reason: str | None
+    released_tasks: int = Field(description="Open leases of the worker on the job that were released.")
+    discarded_answers: int = Field(description="Their answers on the job's objects that no longer count.")
+    reopened_objects: int = Field(description="Objects consolidated again or handed to other workers.")

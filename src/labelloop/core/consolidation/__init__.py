@@ -11,11 +11,12 @@ state so that a job's consolidation cost does not grow with the job: see ``incre
 from .answers import Answers
 from .base import Consolidator
 from .crowd_csv import read_answers, read_truth, write_results
-from .dawid_skene import DEFAULT_PRIOR_STRENGTH, DawidSkene, prior_confusion
+from .dawid_skene import DEFAULT_PRIOR_STRENGTH, DawidSkene, GroundTruthDawidSkene, prior_confusion
 from .incremental import IncrementalResult, consolidate_incremental
 from .majority_vote import MajorityVote, tie_break_draw
 from .multilabel import MultiLabel
 from .registry import CONSOLIDATORS, consolidator, consolidator_names
+from .shrunk import LEVELS, ShrunkDawidSkene
 from .state import needs_full_refit
 
 #: The registry under its former name (``labelloop consolidate`` and older callers).
@@ -25,12 +26,15 @@ __all__ = [
     "ALGORITHMS",
     "CONSOLIDATORS",
     "DEFAULT_PRIOR_STRENGTH",
+    "LEVELS",
     "Answers",
     "Consolidator",
     "DawidSkene",
+    "GroundTruthDawidSkene",
     "IncrementalResult",
     "MajorityVote",
     "MultiLabel",
+    "ShrunkDawidSkene",
     "consolidate_incremental",
     "consolidator",
     "consolidator_names",

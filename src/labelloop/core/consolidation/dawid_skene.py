@@ -58,7 +58,7 @@ from .answers import Answers
 from .base import Estimator
 from .state import DawidSkeneState
 
-__all__ = ["DEFAULT_PRIOR_STRENGTH", "DawidSkene", "prior_confusion"]
+__all__ = ["DEFAULT_PRIOR_STRENGTH", "DawidSkene", "GroundTruthDawidSkene", "prior_confusion"]
 
 _TINY = np.finfo(np.float64).tiny
 
@@ -122,6 +122,9 @@ class DawidSkene(Estimator):
     ['cat']
     """
 
+    #: The ``algorithm`` written in (and required of) a warm-start state.
+    state_name = "dawid-skene"
+
     def __init__(
         self,
         prior_accuracy: float = 0.7,
@@ -164,7 +167,7 @@ class DawidSkene(Estimator):
         if warm_start is not None:
             if initial_worker_confusions is not None:
                 raise ValueError("pass warm_start or initial_worker_confusions, not both")
-            return self._fit_warm(answers, DawidSkeneState.from_dict(warm_start, answers.n_classes))
+            return self._fit_warm(answers, DawidSkeneState.from_dict(warm_start, answers.n_classes, self.state_name))
         conf = self._initial_confusions(answers, initial_worker_confusions)
         em = self._em(answers, conf, float(self.prior_accuracy), None)
         self._set_results(em, warm=False)
@@ -181,7 +184,7 @@ class DawidSkene(Estimator):
                 raise ValueError("state_() needs answers.worker_keys (build Answers with from_triples)")
             self._state = DawidSkeneState.after_full_fit(
                 [str(key) for key in worker_keys], em.counts, em.n_answers, em.posteriors.sum(axis=0),
-                em.next_global_acc, n_items, n_answers, self.refit_growth)
+                em.next_global_acc, n_items, n_answers, self.refit_growth, self.state_name)
         return self._state.to_dict()
 
     def _fit_warm(self, answers: Answers, state: DawidSkeneState) -> Self:
@@ -240,6 +243,20 @@ class DawidSkene(Estimator):
         if np.any(conf < 0) or not np.all(np.isfinite(conf)):
             raise ValueError("initial_worker_confusions must be finite and non-negative")
         return conf
+
+
+class GroundTruthDawidSkene(DawidSkene):
+    """The literal algorithm of AWS's notebook (spec §3.2): ``DawidSkene(prior_strength=1.0)``.
+
+    Registered as ``"ground-truth"`` for requesters who want Ground Truth's own numbers; its
+    warm-start state is tagged ``"ground-truth"``.
+    """
+
+    state_name = "ground-truth"
+
+    def __init__(self, prior_accuracy: float = 0.7, max_epochs: int = 20, tol: float = 1e-8,
+                 prior_strength: float = 1.0, refit_growth: float = 2.0) -> None:
+        super().__init__(prior_accuracy, max_epochs, tol, prior_strength, refit_growth)
 
 
 @dataclass

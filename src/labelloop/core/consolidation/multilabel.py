@@ -31,7 +31,7 @@ class MultiLabel:
     As for single labels, Ground Truth's "one worker → confidence 0.00" rule is the caller's.
     """
 
-    def __init__(self, algorithm: str = "dawid-skene", **params: object) -> None:
+    def __init__(self, algorithm: str = "shrunk-dawid-skene", **params: object) -> None:
         if algorithm not in CONSOLIDATORS:
             raise ValueError(f"unknown algorithm {algorithm!r}; choose from {consolidator_names()}")
         consolidator(algorithm, **params)  # fail early on bad hyper-parameters

@@ -5,16 +5,22 @@ from __future__ import annotations
 from labelloop.core.errors import ValidationError
 
 from .base import Consolidator
-from .dawid_skene import DawidSkene
+from .dawid_skene import DawidSkene, GroundTruthDawidSkene
 from .majority_vote import MajorityVote
+from .shrunk import ShrunkDawidSkene
 
-__all__ = ["CONSOLIDATORS", "consolidator", "consolidator_names"]
+__all__ = ["CONSOLIDATORS", "DEFAULT", "consolidator", "consolidator_names"]
 
 #: Single-label consolidators by name; multi-label jobs use them as per-class binary estimators.
+#: ``shrunk-dawid-skene`` is the classification task types' default (docs/consolidation.md).
 CONSOLIDATORS: dict[str, type[Consolidator]] = {
+    "shrunk-dawid-skene": ShrunkDawidSkene,
     "dawid-skene": DawidSkene,
+    "ground-truth": GroundTruthDawidSkene,
     "majority-vote": MajorityVote,
 }
+#: The algorithm ``labelloop consolidate`` uses unless told otherwise (the classification types' default).
+DEFAULT = "shrunk-dawid-skene"
 
 
 def consolidator_names() -> list[str]:

@@ -59,6 +59,10 @@ class DawidSkeneState:
     n_answers_at_refit: int
     refit_at: int
     _index: dict[str, int] | None = field(default=None, repr=False, compare=False)
+    #: Which estimator wrote the state ("dawid-skene", "ground-truth", "shrunk-dawid-skene").
+    algorithm: str = "dawid-skene"
+    #: Hyper-parameters the estimator chose at its last full refit (plain JSON values; may be empty).
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def index(self) -> dict[str, int]:
@@ -68,10 +72,10 @@ class DawidSkeneState:
         return self._index
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], n_classes: int) -> DawidSkeneState:
-        """Validate a JSON-form state for a fit with ``n_classes`` classes; ValueError if unusable."""
-        if not isinstance(data, Mapping) or data.get("algorithm") != "dawid-skene":
-            raise ValueError("warm_start is not a Dawid-Skene state (see DawidSkene.state_())")
+    def from_dict(cls, data: Mapping[str, Any], n_classes: int, algorithm: str = "dawid-skene") -> DawidSkeneState:
+        """Validate a JSON-form state of ``algorithm`` for a fit with ``n_classes`` classes; ValueError if unusable."""
+        if not isinstance(data, Mapping) or data.get("algorithm") != algorithm:
+            raise ValueError(f"warm_start is not a Dawid-Skene state of {algorithm!r} (see its state_())")
         if data.get("version") != STATE_VERSION:
             raise ValueError(f"warm_start has version {data.get('version')!r}; expected {STATE_VERSION}")
         if data["n_classes"] != n_classes:
@@ -88,14 +92,14 @@ class DawidSkeneState:
             raise ValueError("warm_start soft counts must be finite and non-negative")
         return cls(n_classes, keys, counts, n, class_counts, float(data["global_accuracy"]),
                    int(data["n_items"]), int(data["n_answers"]), int(data["n_answers_at_refit"]),
-                   int(data["refit_at"]))
+                   int(data["refit_at"]), None, algorithm, dict(data.get("params") or {}))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (plain Python types only)."""
         counts = self.soft_counts.tolist()
         n = self.worker_answers.tolist()
-        return {
-            "algorithm": "dawid-skene",
+        out: dict[str, Any] = {
+            "algorithm": self.algorithm,
             "version": STATE_VERSION,
             "n_classes": self.n_classes,
             "n_items": self.n_items,
@@ -107,6 +111,9 @@ class DawidSkeneState:
             "workers": {key: {"answers": int(n[s]), "soft_counts": counts[s]}
                         for s, key in enumerate(self.worker_keys)},
         }
+        if self.params:
+            out["params"] = dict(self.params)
+        return out
 
     def merged(self, keys: list[str], counts: np.ndarray, n: np.ndarray, class_counts: np.ndarray,
                global_accuracy: float, n_items: int, n_answers: int) -> DawidSkeneState:
@@ -129,14 +136,15 @@ class DawidSkeneState:
         new_n[rows] = n
         return DawidSkeneState(k, all_keys, new_counts, new_n, class_counts, global_accuracy,
                                self.n_items + n_items, self.n_answers + n_answers,
-                               self.n_answers_at_refit, self.refit_at, index)
+                               self.n_answers_at_refit, self.refit_at, index, self.algorithm, dict(self.params))
 
     @classmethod
     def after_full_fit(cls, keys: list[str], counts: np.ndarray, n: np.ndarray, class_counts: np.ndarray,
-                       global_accuracy: float, n_items: int, n_answers: int, growth: float) -> DawidSkeneState:
+                       global_accuracy: float, n_items: int, n_answers: int, growth: float,
+                       algorithm: str = "dawid-skene", params: Mapping[str, Any] | None = None) -> DawidSkeneState:
         """The state of a fit from scratch on ``n_answers`` answers; the next refit is due at ``growth`` times."""
         if len(set(keys)) != len(keys):
             raise ValueError("two workers have the same str(worker key)")
         k = counts.shape[-1]
         return cls(k, keys, counts, n, class_counts, global_accuracy, n_items, n_answers, n_answers,
-                   max(n_answers + 1, math.ceil(growth * n_answers)))
+                   max(n_answers + 1, math.ceil(growth * n_answers)), None, algorithm, dict(params or {}))

@@ -43,15 +43,31 @@ def creation_date(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+# The key order of real Ground Truth output where public manifests show it (docs/ground-truth.md); other
+# types: the type's own keys, then the common ones
+_SINGLE = ("confidence", "job-name", "class-name", "human-annotated", "creation-date", "type")
+_MULTI = ("job-name", "class-map", "human-annotated", "creation-date", "confidence-map", "type")
+GT_KEY_ORDER: dict[str, tuple[str, ...]] = {
+    "groundtruth/image-classification": _SINGLE, "groundtruth/text-classification": _SINGLE,
+    "groundtruth/image-classification-multilabel": _MULTI, "groundtruth/text-classification-multilabel": _MULTI,
+}
+
+
 def full_metadata(extra: dict[str, Any], *, gt_type: str, job_name: str, human: bool, at: datetime) -> dict[str, Any]:
-    """``<LAN>-metadata``: the type's keys, then the common ones (spec §2.3)."""
-    return {
+    """``<LAN>-metadata``: the type's keys and the common ones (spec §2.3), in Ground Truth's order where it is
+    known (``GT_KEY_ORDER``; keys it does not list follow). Ground Truth writes the job's name in lower case
+    (``EntityRecognizerPOC-1`` -> ``labeling-job/entityrecognizerpoc-1``)."""
+    out = {
         **extra,
         "type": gt_type,
-        "job-name": f"labeling-job/{job_name}",
+        "job-name": f"labeling-job/{job_name.lower()}",
         "human-annotated": "yes" if human else "no",
         "creation-date": creation_date(at),
     }
+    order = GT_KEY_ORDER.get(gt_type)
+    if order is None:
+        return out
+    return {**{k: out[k] for k in order if k in out}, **{k: v for k, v in out.items() if k not in order}}
 
 
 class TaskType(ABC):
@@ -70,6 +86,9 @@ class TaskType(ABC):
     max_labels: int | None = None
     lan_must_end_with_ref: bool = False
     default_workers_per_object: int = 3
+    reads_text_ref: bool = False  # a ``source-ref`` names a UTF-8 text file, read at job creation into ``taskObject``
+    export_formats: tuple[str, ...] = ()  # ``labelloop export`` formats (``core/exports``); ``jsonl`` is every type's
+    auditable: bool = False  # chained adjustment / verification jobs of this type exist (``initial_value``, ``preview``)
 
     @property
     def default_algorithm(self) -> str:
@@ -97,6 +116,24 @@ class TaskType(ABC):
             "fullInstruction": full,
             "manifestLine": line,
         }
+
+    def line_checker(self, label_config: dict[str, Any], lan: str) -> Callable[[dict[str, Any]], str | None] | None:
+        """Called once at job creation (a bad configuration raises ValidationError): a check of each parsed
+        manifest line returning the reason it is bad, or None when the type checks nothing more."""
+        return None
+
+    def export_record(self, dataset_object_id: int, line: dict[str, Any], task_input: dict[str, Any] | None,
+                      value: Any, metadata: dict[str, Any]) -> Any:
+        """One labeled object as the record its ``export_formats`` writers read (``core/exports``)."""
+        raise NotImplementedError(self.name)
+
+    def initial_value(self, prior: Any) -> Any:
+        """An earlier job's label of this type as its element's ``initial-value`` (chained adjustment)."""
+        raise NotImplementedError(self.name)
+
+    def preview(self, data: str, prior: Any) -> str:
+        """Escaped HTML showing an earlier job's label of this type on its data (chained verification)."""
+        raise NotImplementedError(self.name)
 
     @abstractmethod
     def validate_answer(self, answer: Any, labels: Sequence[str]) -> dict[str, Any]:

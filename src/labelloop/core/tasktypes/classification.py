@@ -9,7 +9,13 @@ from labelloop.core.consolidation import Answers, MultiLabel, consolidate_increm
 from labelloop.core.errors import ValidationError
 from labelloop.core.tasktypes.base import AutoLabeling, Label, ObjectAnswers, TaskType
 
-ALGORITHMS = ("dawid-skene", "majority-vote")
+#: The first is the default (docs/consolidation.md): Dawid-Skene whose worker models shrink toward a shared one
+#: as far as the data asks; classic Dawid-Skene, Ground Truth's literal algorithm and majority vote on request.
+ALGORITHMS = ("shrunk-dawid-skene", "dawid-skene", "ground-truth", "majority-vote")
+
+#: Decimal places of the raw posterior kept in a label's metadata ("confidence", "confidence-map"). The output
+#: manifest writes Ground Truth's rounded and capped figure from it (core/output_confidence.py).
+CONFIDENCE_DIGITS = 4
 
 
 def _answer_body(answer: Any, element: str) -> tuple[str, dict[str, Any]]:
@@ -81,12 +87,14 @@ def _answers(objects: Sequence[ObjectAnswers], labels: Sequence[str]) -> tuple[A
 
 def _labels(model: Any, items: Sequence[Any], targets: set[int], labels: Sequence[str],
             workers_per_object: int) -> list[Label]:
+    """One Label per target; "confidence" is the raw posterior of the label (4 places), whatever the job's
+    workers per object: Ground Truth's 0.00-for-one-worker and 0.95 ceiling are the output manifest's."""
     out = []
     for i, key in enumerate(items):
         if key not in targets:
             continue
         index = int(model.labels_[i])
-        confidence = 0.0 if workers_per_object == 1 else float(model.confidence_[i])
+        confidence = round(float(model.posteriors_[i, index]), CONFIDENCE_DIGITS)
         out.append(Label(key, index, {"class-name": labels[index], "confidence": confidence}))
     return out
 
@@ -124,7 +132,7 @@ class MultiLabelType(_Classification):
             if key not in targets:
                 continue
             chosen = list(model.labels_[i])
-            conf = {str(c): (0.0 if workers_per_object == 1 else float(model.confidence_[i][c])) for c in chosen}
+            conf = {str(c): round(float(model.chosen_posteriors_[i, c]), CONFIDENCE_DIGITS) for c in chosen}
             out.append(Label(key, chosen, {"class-map": {str(c): labels[c] for c in chosen}, "confidence-map": conf}))
         return out
 

@@ -11,6 +11,7 @@ from labelloop.core.tasktypes.classification import (
     TEXT_CLASSIFICATION_MULTILABEL,
 )
 from labelloop.core.tasktypes.custom import Custom
+from labelloop.core.tasktypes.entities import NER_TYPES
 
 TASK_TYPES: dict[str, TaskType] = {
     t.name: t
@@ -20,6 +21,7 @@ TASK_TYPES: dict[str, TaskType] = {
         IMAGE_CLASSIFICATION_MULTILABEL,
         TEXT_CLASSIFICATION_MULTILABEL,
         Custom(),
+        *NER_TYPES,
     )
 }
 

@@ -12,7 +12,7 @@ from labelloop.db.models import DataObject
 from labelloop.services.background.base import JobPass, Outcome
 from labelloop.services.context import Context
 from labelloop.services.events import record_many
-from labelloop.services.hooks import HookError, pre_annotation
+from labelloop.services.hooks import HookError, call_for, pre_annotation
 from labelloop.services.lifecycle import transition
 
 BATCH = 100
@@ -37,10 +37,11 @@ def preprocess_batch(ctx: Context, p: JobPass, batch: int = BATCH) -> int:
             .order_by(DataObject.position).limit(batch)
         ).all()
     outcomes: list[tuple[Any, ObjectStatus, dict[str, Any]]] = []
+    call = call_for(ctx, p.job)
     for r in rows:
         try:
             task_input, required = pre_annotation(p.job.pre_hook, p.job.name, json.loads(r.line), storage=ctx.storage,
-                                                  timeout_s=ctx.settings.hook_timeout_s)
+                                                  timeout_s=ctx.settings.hook_timeout_s, ctx=ctx, call=call)
             status = ObjectStatus.PENDING if required else ObjectStatus.SKIPPED
             outcomes.append((r, status, {"task_input": json.dumps(task_input)}))
         except HookError as exc:

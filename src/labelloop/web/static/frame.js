@@ -8,8 +8,16 @@
 //   {type: "resize", height}   the page's height in CSS pixels, so the portal sizes the frame to fit
 //   {type: "invalid"}          <crowd-form> refused to submit and shows why (the portal clears its own message)
 // and takes one message from it: {type: "key", key, shiftKey}, a key pressed while the portal had the focus.
+// Ground Truth's <short-instructions> and <full-instructions>, wherever the template puts them, go to one
+// instructions panel at the top of the page (crowd-instructions-panel.js), as in its worker UI.
 import './crowd/index.js';
 import { typing } from './crowd/_base.js';
+
+if (document.querySelector('short-instructions, full-instructions')) {
+  const panel = document.createElement('crowd-instructions-panel');
+  document.body.prepend(panel);
+  if (!panel.adopt()) panel.remove();
+}
 
 // the portal's origin: this document's own origin is opaque ("null"), its URL is the portal's
 const portal = new URL(location.href).origin;

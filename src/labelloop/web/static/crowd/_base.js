@@ -12,7 +12,57 @@ dialog{border:0;border-radius:var(--r);max-width:min(92vw,60em);max-height:85vh;
 dialog::backdrop{background:#0008}.x{float:right;border:0;background:none;font-size:1.5em;line-height:1;padding:0 .2em}`;
 
 export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-export const json = (s, d) => { try { return (s && JSON.parse(s)) ?? d; } catch { return d; } };
+/** An array/object attribute as Ground Truth reads it: JSON, or the JavaScript literal its docs write
+ * (`categories="['Positive', 'Negative']"`, `exclusion-category="{ text: 'None of the above' }"`): single or
+ * double quotes, bare keys, trailing commas. Never evaluated as code; `d` when it does not parse. */
+export const literal = (src) => {
+  let i = 0;
+  const ws = () => { while (i < src.length && /\s/.test(src[i])) i++; };
+  const fail = () => { throw new SyntaxError(`bad literal at ${i}`); };
+  const str = (q) => {
+    let out = ''; i++;
+    while (i < src.length && src[i] !== q) {
+      if (src[i] === '\\') {
+        i++; const c = src[i];
+        if (c === 'u') { out += String.fromCharCode(parseInt(src.slice(i + 1, i + 5), 16)); i += 4; }
+        else out += { n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' }[c] ?? c;
+      } else out += src[i];
+      i++;
+    }
+    if (src[i] !== q) fail();
+    i++; return out;
+  };
+  const value = () => {
+    ws(); const c = src[i];
+    if (c === '"' || c === "'") return str(c);
+    if (c === '[') {
+      i++; const a = [];
+      for (ws(); src[i] !== ']'; ws()) { a.push(value()); ws(); if (src[i] === ',') i++; else if (src[i] !== ']') fail(); ws(); }
+      i++; return a;
+    }
+    if (c === '{') {
+      i++; const o = {};
+      for (ws(); src[i] !== '}'; ws()) {
+        let k;
+        if (src[i] === '"' || src[i] === "'") k = str(src[i]);
+        else { const m = /^[A-Za-z_$][\w$-]*/.exec(src.slice(i)); if (!m) fail(); k = m[0]; i += k.length; }
+        ws(); if (src[i] !== ':') fail(); i++;
+        o[k] = value(); ws(); if (src[i] === ',') i++; else if (src[i] !== '}') fail();
+      }
+      i++; return o;
+    }
+    const m = /^(?:-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(src.slice(i));
+    if (!m) fail();
+    i += m[0].length; return JSON.parse(m[0]);
+  };
+  const v = value(); ws();
+  if (i !== src.length) fail();
+  return v;
+};
+export const json = (s, d) => {
+  if (!s) return d;
+  try { return JSON.parse(s) ?? d; } catch { try { return literal(s) ?? d; } catch { return d; } }
+};
 export const define = (name, cls) => customElements.get(name) || customElements.define(name, cls);
 export const emit = (el, type, detail) =>
   el.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true, cancelable: true }));

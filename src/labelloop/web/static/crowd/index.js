@@ -2,8 +2,10 @@
 import './crowd-form.js';
 import './crowd-button.js';
 import './crowd-instructions.js';
+import './crowd-instructions-panel.js';
 import './crowd-classifier.js';
 import './crowd-classifier-multi-select.js';
+import './crowd-entity-annotation.js';
 import './crowd-image-classifier.js';
 import './crowd-image-classifier-multi-select.js';
 import './crowd-input.js';
@@ -14,6 +16,7 @@ import './crowd-checkbox.js';
 import './crowd-toggle-button.js';
 import './crowd-slider.js';
 import './crowd-alert.js';
+import './crowd-toast.js';
 import './crowd-card.js';
 import './crowd-badge.js';
 import './crowd-fab.js';
