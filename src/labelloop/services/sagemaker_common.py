@@ -46,6 +46,14 @@ def member(d: dict[str, Any], key: str, path: str, *, required: bool = False) ->
     return value
 
 
+def _check_length(path: str, value: str | list[Any], min_len: int, max_len: int | None) -> None:
+    """SageMaker's length constraints on a string or a list member."""
+    if len(value) < min_len:
+        raise invalid(path, value, f"Member must have length greater than or equal to {min_len}")
+    if max_len is not None and len(value) > max_len:
+        raise invalid(path, value, f"Member must have length less than or equal to {max_len}")
+
+
 def string(d: dict[str, Any], key: str, path: str, *, required: bool = False, min_len: int = 0,
            max_len: int | None = None, pattern: str | None = None) -> str | None:
     value = member(d, key, path, required=required)
@@ -53,16 +61,9 @@ def string(d: dict[str, Any], key: str, path: str, *, required: bool = False, mi
         return None
     if not isinstance(value, str):
         raise invalid(path, value, "Member must be a string")
-    if len(value) < min_len:
-        raise invalid(path, value, f"Member must have length greater than or equal to {min_len}")
-    if max_len is not None and len(value) > max_len:
-        raise invalid(path, value, f"Member must have length less than or equal to {max_len}")
+    _check_length(path, value, min_len, max_len)
     if "\x00" in value:
         raise invalid(path, value.replace("\x00", ""), "Member must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid(path, value.encode("utf-8", "replace").decode(), "Member must be UTF-8 text") from None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -100,10 +101,7 @@ def listing(d: dict[str, Any], key: str, path: str, *, required: bool = False, m
         return None
     if not isinstance(value, list):
         raise invalid(path, value, "Member must be a list")
-    if len(value) < min_len:
-        raise invalid(path, value, f"Member must have length greater than or equal to {min_len}")
-    if max_len is not None and len(value) > max_len:
-        raise invalid(path, value, f"Member must have length less than or equal to {max_len}")
+    _check_length(path, value, min_len, max_len)
     return value
 
 
