@@ -23,7 +23,7 @@ demo: $(VENV)/.demo-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses=4 --dist worksteal
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/consolidation.py

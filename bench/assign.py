@@ -11,6 +11,8 @@ the server's memory, then checks the database invariants and compares with the t
     .venv/bin/python bench/assign.py --postgres postgresql+psycopg://root@127.0.0.1:5432/test
     .venv/bin/python bench/assign.py --workers 32 --profile 32   # + py-spy hot spots of the server
     .venv/bin/python bench/assign.py --server-workers 2          # labelloop serve --workers 2
+    .venv/bin/python bench/assign.py --postgres URL --server-workers 2 --workers 32,128 --rounds 3
+        # SQLite and PostgreSQL alternately, 3 times: medians against issue 10's targets (and DB CPU/answer)
 
 Afterwards it runs bench/manifest_io.py (import of a 100k- and a 1M-line manifest, output of a 1M-object
 job) unless --no-manifests.
@@ -132,6 +134,30 @@ class Database:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
         self.url = base.set(database=self.dbname).render_as_string(hide_password=False)
         self.label = f"PostgreSQL (database {self.dbname})"
+
+    def cpu_s(self) -> dict[tuple[str, int], float]:
+        """CPU seconds (user + system) of each PostgreSQL process working for this bench, by ("backend",
+        pid): the backends connected to its database (the servers', the background process's), and by
+        ("shared", pid): the server's WAL writer, background writer and checkpointer, which also work for
+        every other database on the server (other databases' backends are left out). Empty on SQLite."""
+        if not self.pg_admin:
+            return {}
+        import psycopg
+
+        with psycopg.connect(self.pg_admin, autocommit=True) as conn:
+            pids = [(r[0], r[1]) for r in conn.execute(
+                "SELECT CASE WHEN datname = %s THEN 'backend' ELSE 'shared' END, pid FROM pg_stat_activity "
+                "WHERE (datname = %s AND pid <> pg_backend_pid()) "
+                "OR backend_type IN ('walwriter', 'background writer', 'checkpointer')", (self.dbname, self.dbname))]
+        out = {}
+        for kind, pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:  # another host, or the backend just ended
+                continue
+            out[(kind, pid)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return out
 
     def drop(self) -> None:
         if self.pg_admin:
@@ -382,7 +408,8 @@ def summarize_pyspy(raw: Path, top: int = 15) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- main
-def run_k(k: int, job: str, tokens: list[str], base_url: str, server_pid: int, args, profile_out: Path | None):
+def run_k(k: int, job: str, tokens: list[str], base_url: str, server_pid: int, args, profile_out: Path | None,
+          db: Database | None = None):
     procs_n = min(args.procs, k)
     ctx_mp = mp.get_context("spawn")
     groups = [[(i, tokens[i]) for i in range(k) if i % procs_n == p] for p in range(procs_n)]
@@ -403,6 +430,7 @@ def run_k(k: int, job: str, tokens: list[str], base_url: str, server_pid: int, a
         p.send((start_at, w0, w1))
     time.sleep(max(0.0, w0 - time.monotonic()))
     srv0, box0 = proc_cpu_s(server_pid), box_cpu()
+    db0 = db.cpu_s() if db is not None else {}
     spy = None
     if profile_out is not None:
         spy = subprocess.Popen([PYSPY, "record", "-p", str(server_pid), "-d", str(int(args.seconds)), "-r", "200",
@@ -412,6 +440,10 @@ def run_k(k: int, job: str, tokens: list[str], base_url: str, server_pid: int, a
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(max(0.0, w1 - time.monotonic()))
     srv1, box1 = proc_cpu_s(server_pid), box_cpu()
+    db1 = db.cpu_s() if db is not None else {}
+    # a backend that started during the window counts whole; one that ended in it is missed (the pool keeps them)
+    db_cpu_s = sum(v - db0.get(key, 0.0) for key, v in db1.items() if key[0] == "backend")
+    shared_cpu_s = sum(v - db0.get(key, 0.0) for key, v in db1.items() if key[0] == "shared")
     results = [p.recv() for p in pipes]
     for p in procs:
         p.join(30)
@@ -443,7 +475,10 @@ def run_k(k: int, job: str, tokens: list[str], base_url: str, server_pid: int, a
         v.sort()
     mem = proc_mem_kb(server_pid)
     return {
-        "k": k, "rate": submitted_win / args.seconds, "lat": lat, "errors": errors, "empty": empty,
+        "k": k, "rate": submitted_win / args.seconds,
+        "db_cpu": 100 * db_cpu_s / args.seconds if db1 else None,
+        "db_ms_per_answer": 1000 * db_cpu_s / submitted_win if db1 and submitted_win else None,
+        "shared_ms_per_answer": 1000 * shared_cpu_s / submitted_win if db1 and submitted_win else None, "lat": lat, "errors": errors, "empty": empty,
         "submitted_all": submitted_all, "srv_cpu": 100 * (srv1 - srv0) / args.seconds,
         "client_cpu": 100 * client_cpu / args.seconds, "procs": procs_n,
         "box_cpu": 100 * (box1[0] - box0[0]) / max(1, box1[1] - box0[1]) * os.cpu_count(),
@@ -455,6 +490,65 @@ def fmt_lat(v: list[float]) -> str:
     if not v:
         return f"{'-':>23} {0:>6}"
     return f"{1000 * pct(v, 50):6.1f} {1000 * pct(v, 95):7.1f} {1000 * pct(v, 99):7.1f} {len(v):>7}"
+
+
+def compare_engines(args, ks: list[int]) -> int:
+    """SQLite (one server process) and PostgreSQL (``--server-workers``) alternately, ``--rounds`` times, each
+    run a child of this script; the medians (and spread) per engine and K, against issue 10's targets."""
+    if not args.postgres:
+        print("--rounds needs --postgres URL")
+        return 2
+    import statistics
+
+    out = Path(tempfile.mkdtemp(prefix="labelloop-bench-compare-")) / "runs.jsonl"
+    common = [sys.executable, __file__, "--workers", args.workers, "--seconds", str(args.seconds), "--warmup",
+              str(args.warmup), "--objects", str(args.objects), "--procs", str(args.procs), "--client", args.client,
+              "--no-manifests", "--json", str(out)] + (["--no-background"] if args.no_background else [])
+    runs = {"sqlite": [*common, "--server-workers", "1"],
+            "postgresql": [*common, "--postgres", args.postgres, "--server-workers", str(args.server_workers)]}
+    failed = 0
+    for n in range(args.rounds):
+        for engine, cmd in runs.items():
+            print(f"round {n + 1}/{args.rounds}: {engine}", flush=True)
+            failed += subprocess.call(cmd, stdout=subprocess.DEVNULL) != 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    shutil.rmtree(out.parent, ignore_errors=True)
+
+    def med(engine: str, k: int, key: str) -> tuple[float, float, float] | None:
+        v = sorted(r[key] for r in rows if r["engine"] == engine and r["k"] == k and r[key] is not None)
+        return (statistics.median(v), v[0], v[-1]) if v else None
+
+    print(f"\nmedians of {args.rounds} alternating runs (min-max); SQLite: one server process, PostgreSQL: "
+          f"{args.server_workers}; {os.cpu_count()} CPUs shared by the database, the servers and the load generator")
+    for engine in runs:
+        for k in ks:
+            parts = []
+            for key, label, unit in (("rate", "ann/s", ""), ("p99_submit_ms", "p99", " ms"),
+                                     ("db_ms_per_answer", "DB CPU/answer", " ms"),
+                                     ("shared_ms_per_answer", "+shared", " ms")):
+                m = med(engine, k, key)
+                if m is not None:
+                    parts.append(f"{label} {m[0]:.2f}{unit} ({m[1]:.2f}-{m[2]:.2f})" if "ms" in unit
+                                 else f"{label} {m[0]:.0f} ({m[1]:.0f}-{m[2]:.0f})")
+            errors = sum(r["errors"] for r in rows if r["engine"] == engine and r["k"] == k)
+            bad = sum(not r["invariants"] for r in rows if r["engine"] == engine and r["k"] == k)
+            print(f"  {engine:<10} K={k:<4} " + "; ".join(parts) + f"; errors {errors}; invariant failures {bad}")
+    verdicts = []
+    pg32, lite32, pg128 = med("postgresql", 32, "rate"), med("sqlite", 32, "rate"), med("postgresql", 128, "rate")
+    cpu = [m[0] for k in ks if (m := med("postgresql", k, "db_ms_per_answer"))]
+    if cpu:
+        verdicts.append(f"PostgreSQL DB CPU per answer {max(cpu):.2f} ms (target <= 1 ms)")
+    if pg32 and lite32:
+        verdicts.append(f"PostgreSQL/SQLite at K=32 {pg32[0] / lite32[0]:.2f}x (target >= 0.7x)")
+    if pg32 and pg128:
+        verdicts.append(f"PostgreSQL K=128/K=32 {pg128[0] / pg32[0]:.2f}x (target: no drop)")
+    if (p := med("postgresql", 128, "p99_submit_ms")):
+        verdicts.append(f"PostgreSQL p99 at K=128 {p[0]:.0f} ms (target < 250 ms)")
+    errors = sum(r["errors"] for r in rows)
+    bad = sum(not r["invariants"] for r in rows)
+    verdicts.append(f"errors {errors}, invariant failures {bad} (target 0, 0)")
+    print("issue 10 targets: " + "; ".join(verdicts))
+    return 0 if not failed and not errors and not bad else 1
 
 
 def main() -> int:
@@ -476,9 +570,15 @@ def main() -> int:
     ap.add_argument("--no-manifests", action="store_true",
                     help="skip the manifest timings (100k and 1M import, 1M output: bench/manifest_io.py)")
     ap.add_argument("--dump", metavar="FILE", help="write every call's (K, call, done_at s, latency ms) as JSON lines")
+    ap.add_argument("--json", metavar="FILE", help="append one JSON line per K (rate, p99s, errors, CPU, invariants)")
+    ap.add_argument("--rounds", type=int, metavar="N",
+                    help="with --postgres: run SQLite (one server process) and PostgreSQL (--server-workers) "
+                         "alternately N times and print the medians against issue 10's targets")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log, profile)")
     args = ap.parse_args()
     ks = [int(x) for x in args.workers.split(",") if x.strip()]
+    if args.rounds:
+        return compare_engines(args, ks)
     if args.profile is not None and not PYSPY:
         print("py-spy not found (next to this Python or on PATH): pip install py-spy")
         return 2
@@ -507,7 +607,7 @@ def main() -> int:
         rows = []
         for k in ks:
             prof = tmp / f"pyspy-k{k}.txt" if args.profile == k else None
-            r = run_k(k, job_names[k], tokens, base_url, server.pid, args, prof)
+            r = run_k(k, job_names[k], tokens, base_url, server.pid, args, prof, db)
             ok, detail = check_invariants(ctx, job_names[k], r["submitted_all"])
             all_ok &= ok
             r["check"] = (ok, detail)
@@ -533,11 +633,33 @@ def main() -> int:
             if r["errors"]:
                 print(f"  K={r['k']} errors: {dict(r['errors'])}")
         print("(VmHWM is the server's peak RSS since it started: cumulative over the K runs so far.)")
+        for r in rows:
+            if r["db_cpu"] is not None:
+                per = r["db_ms_per_answer"]
+                shared = r["shared_ms_per_answer"]
+                print(f"PostgreSQL CPU K={r['k']}: {r['db_cpu']:.0f}% of a core = "
+                      + (f"{per:.2f} ms per answer" if per is not None else "no answers")
+                      + " in the bench database's backends"
+                      + (f", +{shared:.2f} ms in the server's WAL writer, bgwriter and checkpointer (shared with"
+                         " any other database's writes)" if shared is not None else "")
+                      + " (/proc utime+stime)")
         print()
         for r in rows:
             ok, detail = r["check"]
             print(f"invariants K={r['k']}: {'PASS' if ok else 'FAIL'} ({detail})")
         print(f"invariants overall: {'PASS' if all_ok else 'FAIL'}")
+        if args.json:
+            with open(args.json, "a") as f:
+                for r in rows:
+                    f.write(json.dumps({
+                        "engine": "postgresql" if args.postgres else "sqlite", "server_workers": args.server_workers,
+                        "k": r["k"], "rate": r["rate"], "errors": sum(r["errors"].values()),
+                        "p99_submit_ms": 1000 * pct(r["lat"]["submit"], 99),
+                        "p99_next_ms": 1000 * pct(r["lat"]["next-task"], 99) if r["lat"]["next-task"] else None,
+                        "srv_cpu": r["srv_cpu"], "box_cpu": r["box_cpu"], "db_cpu": r["db_cpu"],
+                        "db_ms_per_answer": r["db_ms_per_answer"], "shared_ms_per_answer": r["shared_ms_per_answer"],
+                        "invariants": r["check"][0],
+                        "pythonpath": os.environ.get("PYTHONPATH", "")}) + "\n")
         print()
         by_k = {r["k"]: r for r in rows}
         if TARGET_K in by_k:

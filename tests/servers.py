@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,17 +23,83 @@ from tests.waiting import GUARD_S, wait_until
 READY_PATH = "/api/v1/me"  # any HTTP response (401 without a token) means the server is taking requests
 
 
+#: ports for servers a test starts in another process (it can only be given a number): below Linux's ephemeral
+#: range (32768-60999), where no client connection ever takes one, and a block of its own per pytest-xdist
+#: process, so two test processes never pick the same port
+_PORT_BLOCK = 3000
+_PORT_BASE = 20000
+
+
+def _port_block() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker[2:]) if worker[2:].isdigit() else 0
+    lo = _PORT_BASE + (n % 4) * _PORT_BLOCK
+    return range(lo, lo + _PORT_BLOCK)
+
+
+_next_port = [random.randrange(_PORT_BLOCK)]
+
+
 def free_ports(n: int = 1) -> list[int]:
-    """``n`` distinct free loopback ports (held open together while they are chosen, so never the same twice)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
+    """``n`` distinct free loopback ports from this process's block, taken in turn (so never the same twice
+    in a row), each checked free by binding it."""
+    block, found = _port_block(), []
+    for _ in range(len(block)):
+        port = block[_next_port[0] % len(block)]
+        _next_port[0] += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == n:
+            return found
+    raise RuntimeError(f"no {n} free ports in {block}")
 
 
 def free_port() -> int:
     return free_ports(1)[0]
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler for the small loopback sites tests start: no access log, and ``reply`` for a body."""
+
+    def reply(self, body: bytes, content_type: str, status: int = 200) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def serve_http(handler: type[http.server.BaseHTTPRequestHandler],
+               host: str = "127.0.0.1") -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serves ``handler`` on a free loopback port in a daemon thread: (the server, its base URL named by ``host``,
+    which may be ``localhost`` to give the site an origin of its own)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://{host}:{server.server_address[1]}"
+
+
+def static_site(directory: Path, pages: dict[str, tuple[str, bytes]]) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serves the files of ``directory`` and, at the paths of ``pages`` (which the caller may add to while it
+    serves), their (content type, body): the loopback sites of the browser tests of crowd elements."""
+
+    class Handler(QuietHandler, http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw) -> None:
+            super().__init__(*a, directory=str(directory), **kw)
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path not in pages:
+                return super().do_GET()
+            content_type, body = pages[self.path]
+            self.reply(body, content_type)
+
+    return serve_http(Handler)
 
 
 def answers_http(url: str) -> bool:

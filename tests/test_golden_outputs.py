@@ -48,6 +48,17 @@ MULTI = {0: [["cat"], ["cat", "dog"], ["cat"]], 1: [["dog", "bird"], ["dog"], ["
 # named entities: unanimous, a boundary 2 of 3, a span only one worker tags, nothing
 SPANS = {0: [[(4, 7, "cat")]] * 3, 1: [[(2, 5, "dog")], [(2, 5, "dog")], [(0, 5, "dog")]],
          2: [[(0, 5, "bird")], [], []], 3: [[], [], []]}
+# boxes: unanimous, one worker a few pixels off, a box only one worker drew, two labels overlapping and a worker
+# who drew nothing
+BOXES = {0: [[("cat", 10, 20, 100, 80)]] * 3,
+         1: [[("dog", 50, 60, 120, 90)], [("dog", 54, 60, 120, 94)], [("dog", 50, 62, 118, 90)]],
+         2: [[("bird", 300, 200, 40, 40)], [], []],
+         3: [[("cat", 10, 10, 200, 150), ("dog", 20, 20, 180, 140)], [("cat", 10, 10, 200, 150), ("dog", 20, 20, 180, 140)],
+             []]}
+SHAPE = [(10, 10), (110, 10), (60, 90)]
+BOXES_AS_POLYGONS = {0: [[("cat", 0)]] * 3, 1: [[("dog", 0)], [("dog", 3)], [("dog", -2)]], 2: [[("bird", 0)], [], []],
+                     3: [[], [], []]}
+POINTS = {0: [("cat", 100, 100), ("dog", 120, 100)], 1: [("bird", 50, 50)], 2: [], 3: [("cat", 10, 10), ("cat", 400, 300)]}
 TEMPLATE = ("<crowd-form><p>{{ task.input.source }}</p><crowd-input name=\"summary\"></crowd-input>"
             "<crowd-checkbox name=\"flags\" value=\"unclear\"></crowd-checkbox></crowd-form>")
 
@@ -64,6 +75,15 @@ CASES = {
     "named-entity-recognition": ("crowd-entity-annotation", "text", 3,
                                  lambda i, w: {"crowd-entity-annotation": {"entities": [
                                      {"label": lb, "startOffset": s, "endOffset": e} for s, e, lb in SPANS[i][w]]}}),
+    "bounding-box": ("crowd-bounding-box", "image", 3, lambda i, w: {"boundingBox": {
+        "boundingBoxes": [dict(zip(("label", "left", "top", "width", "height"), b)) for b in BOXES[i][w]],
+        "inputImageProperties": {"width": 640, "height": 480}}}),
+    "polygon": ("crowd-polygon", "image", 3, lambda i, w: {"crowd-polygon": {
+        "polygons": [{"label": lb, "vertices": [{"x": x + dx, "y": y} for x, y in SHAPE]} for lb, dx in BOXES_AS_POLYGONS[i][w]],
+        "inputImageProperties": {"width": 640, "height": 480}}}),
+    "keypoint": ("crowd-keypoint", "image", 3, lambda i, w: {"crowd-keypoint": {
+        "keypoints": [{"label": lb, "x": x + w, "y": y} for lb, x, y in POINTS[i]],
+        "inputImageProperties": {"width": 640, "height": 480}}}),
 }
 
 

@@ -18,7 +18,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from labelloop.core.lifecycle import TaskStatus
-from labelloop.db.models import DataObject, Event, Task
+from labelloop.db.models import DataObject, Event, Job, Task
 from labelloop.services.leases import expire_leases
 from labelloop.services.users import issue_token
 from labelloop.web.app import create_app
@@ -159,4 +159,33 @@ def test_expiry_racing_a_submit_loses_nothing_acknowledged(ctx, race):
             assert task.status == TaskStatus.SUBMITTED and obj.answer_count == 1 and submitted == 1
         else:
             assert task.status == TaskStatus.EXPIRED and obj.answer_count == 0 and obj.active_count == 0
+    _check_invariants(ctx)
+
+
+def test_one_worker_asking_twice_at_once_holds_one_task(ctx, people, server, text_job_spec):
+    """Two ``next-task`` requests of one worker at the same moment give back one lease, the same task."""
+    clients = {n: httpx.Client(base_url=server, headers={"Authorization": f"Bearer {issue_token(ctx, people[n])}"},
+                               timeout=GUARD_S) for n in ("req", "w1")}
+    try:
+        for trial in range(TRIALS):
+            name = f"twice-{trial}"
+            assert clients["req"].post("/api/v1/jobs", json=text_job_spec(name=name, n=2, workers_per_object=1)
+                                       ).status_code == 201
+            barrier = threading.Barrier(2)
+
+            def ask(name=name, barrier=barrier):
+                barrier.wait(GUARD_S)
+                return clients["w1"].post(f"/api/v1/worker/jobs/{name}/next-task")
+
+            with ThreadPoolExecutor(2) as pool:
+                a, b = (f.result(GUARD_S) for f in [pool.submit(ask), pool.submit(ask)])
+            assert (a.status_code, b.status_code) == (200, 200), (a.text, b.text)
+            assert a.json()["task_id"] == b.json()["task_id"], "one worker holds one task of a job at a time"
+            with ctx.engine.connect() as conn:
+                leased = conn.execute(select(func.count()).select_from(Task).join(Job, Job.id == Task.job_id)
+                                      .where(Job.name == name, Task.status == "leased")).scalar()
+            assert leased == 1
+    finally:
+        for c in clients.values():
+            c.close()
     _check_invariants(ctx)

@@ -22,6 +22,8 @@ class Oracle:
     truth: dict[str, str] = field(default_factory=dict)
     accuracy: float = 1.0
     seed: int = 0
+    folder: Path | None = None  # where a truth file's relative mask paths are
+    careless: float = 0.1  # the share of careless workers among those drawing shapes (CARELESS_SHARE)
 
     @classmethod
     def from_csv(cls, path: Path, accuracy: float = 1.0, seed: int = 0) -> Oracle:
@@ -34,7 +36,7 @@ class Oracle:
             if len(row) < 2:
                 raise ValueError(f"{path}: line {n} needs two columns")
             truth[row[0]] = row[1]
-        return cls(truth, accuracy, seed)
+        return cls(truth, accuracy, seed, folder=path.parent)
 
     def true_label(self, task: dict) -> str | None:
         data = task["data"]
@@ -51,6 +53,9 @@ class Oracle:
         if task["task_type"] in SPAN_TASK_TYPES:
             return {"entities": noisy_spans(parse_span_truth(truth), labels, self.accuracy, rng,
                                             len(task["data"].get("source") or ""))}
+        if task["task_type"].split("-adjustment")[0] in SHAPE_TASK_TYPES:
+            return draw(task["task_type"].split("-adjustment")[0], parse_shape_truth(truth, self.folder), labels,
+                        rng, careless=is_careless(rng, self.careless))
         if task["task_type"].endswith("multilabel"):
             chosen = set((truth or "").split("|")) if truth is not None else {rng.choice(labels)}
             picked = [x for x in labels if (x in chosen) != (rng.random() > self.accuracy)]
@@ -63,6 +68,162 @@ class Oracle:
 
 
 SPAN_TASK_TYPES = ("named-entity-recognition", "named-entity-recognition-adjustment")
+
+# --- drawing shapes (bounding-box, polygon, keypoint, semantic-segmentation) -------------------------------------
+# A truth for an image is a JSON object: {"width", "height"} and "boxes" [{label, left, top, width, height}],
+# "polygons" [{label, vertices: [{x, y}]}] (also instance-segmentation's, drawn filled), "keypoints" [{label, x, y, instance?}] or "mask" (the path of a PNG
+# whose pixel values are class indices: 0 background, k the job's k-th label; relative to the truth file).
+# The noise (fixed, so results compare; issue 14): every box edge / vertex / keypoint off by a normal error of
+# 4% of the shape's size, 10% of shapes missed, 5% extra boxes of random size and place, masks eroded or
+# dilated by 1-3 px at random; a careless worker (10%) draws everything twice as badly.
+SHAPE_TASK_TYPES = ("bounding-box", "polygon", "keypoint", "semantic-segmentation", "instance-segmentation")
+CARELESS_SHARE = 0.1
+JITTER, MISS, EXTRA, MORPH = 0.04, 0.10, 0.05, (1, 3)
+
+
+def is_careless(rng: random.Random, share: float = CARELESS_SHARE) -> bool:
+    """Whether the worker of ``rng`` is careless: drawn once per worker, on its first answer."""
+    flag = getattr(rng, "careless", None)
+    if flag is None:
+        flag = random.Random(rng.random()).random() < share
+        rng.careless = flag  # type: ignore[attr-defined]
+    return bool(flag)
+
+
+def parse_shape_truth(truth: str | None, folder: Path | None = None) -> dict:
+    if not truth:
+        return {}
+    out = json.loads(truth)
+    if isinstance(out.get("mask"), str) and folder is not None and not Path(out["mask"]).is_absolute():
+        out["mask"] = str(folder / out["mask"])
+    return out
+
+
+def noisy_box(box: dict, rng: random.Random, scale: float, size: tuple[int, int]) -> dict | None:
+    """A box whose four edges are each off by N(0, JITTER x scale x its side), clipped to the image."""
+    w, h = box["width"], box["height"]
+    x0 = box["left"] + rng.gauss(0, JITTER * scale * w)
+    x1 = box["left"] + w + rng.gauss(0, JITTER * scale * w)
+    y0 = box["top"] + rng.gauss(0, JITTER * scale * h)
+    y1 = box["top"] + h + rng.gauss(0, JITTER * scale * h)
+    x0, x1 = sorted((min(max(x0, 0), size[0]), min(max(x1, 0), size[0])))
+    y0, y1 = sorted((min(max(y0, 0), size[1]), min(max(y1, 0), size[1])))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    return {"label": box["label"], "left": round(x0, 1), "top": round(y0, 1), "width": round(x1 - x0, 1),
+            "height": round(y1 - y0, 1)}
+
+
+def extra_box(labels: list[str], rng: random.Random, size: tuple[int, int]) -> dict:
+    w = rng.uniform(0.05, 0.4) * size[0]
+    h = rng.uniform(0.05, 0.4) * size[1]
+    return {"label": rng.choice(labels), "left": round(rng.uniform(0, size[0] - w), 1),
+            "top": round(rng.uniform(0, size[1] - h), 1), "width": round(w, 1), "height": round(h, 1)}
+
+
+def noisy_mask(classes, rng: random.Random, scale: float):
+    """Each class's region eroded or dilated by 1-3 px (twice that for a careless worker) at random."""
+    import numpy as np
+    from scipy import ndimage
+
+    out = np.zeros_like(classes)
+    for c in [int(c) for c in np.unique(classes) if c != 0]:
+        region = classes == c
+        r = int(rng.randint(*MORPH) * scale)
+        grow = rng.random() < 0.5
+        disk = ndimage.generate_binary_structure(2, 1)
+        region = (ndimage.binary_dilation if grow else ndimage.binary_erosion)(region, disk, iterations=r)
+        out[region] = c
+    return out
+
+
+def mask_answer(classes, labels: list[str]) -> dict:
+    """A crowd-semantic-segmentation answer of a class-index map: an RGB PNG in the labels' tab10 colours."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from labelloop.core.tasktypes.boxes import TAB10
+
+    colors = ["#ffffff", *[TAB10[i % len(TAB10)] for i in range(len(labels))]]
+    lut = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(lut[np.clip(classes, 0, len(labels))]).save(buf, format="PNG")
+    used = {int(c) for c in np.unique(classes) if 0 < c <= len(labels)}
+    return {"labeledImage": {"pngImageData": base64.b64encode(buf.getvalue()).decode()},
+            "labelMappings": {labels[c - 1]: {"color": colors[c]} for c in sorted(used)},
+            "inputImageProperties": {"width": int(classes.shape[1]), "height": int(classes.shape[0])}}
+
+
+def instances_answer(polygons: list[dict], size: tuple[int, int]) -> dict:
+    """A crowd-instance-segmentation answer: each polygon filled in a colour of its own on white."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", size, (255, 255, 255))
+    pen = ImageDraw.Draw(img)
+    instances = []
+    for i, p in enumerate(polygons):
+        rgb = (40 + (i * 67) % 200, 20 + (i * 131) % 200, 10 + (i * 29) % 200)
+        pen.polygon([(v["x"], v["y"]) for v in p["vertices"]], fill=rgb)
+        instances.append({"color": "#{:02x}{:02x}{:02x}".format(*rgb), "label": p["label"]})
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return {"labeledImage": {"pngImageData": base64.b64encode(buf.getvalue()).decode()}, "instances": instances,
+            "inputImageProperties": {"width": size[0], "height": size[1]}}
+
+
+def draw(task_type: str, truth: dict, labels: list[str], rng: random.Random, *, careless: bool = False) -> dict:
+    """A simulated worker's drawing of ``truth`` (see above) for ``task_type``'s element."""
+    scale = 2.0 if careless else 1.0
+    size = (int(truth.get("width") or 1), int(truth.get("height") or 1))
+    props = {"width": size[0], "height": size[1]}
+    if task_type == "semantic-segmentation":
+        import numpy as np
+        from PIL import Image
+
+        if truth.get("mask"):
+            classes = np.asarray(Image.open(truth["mask"]))
+        else:
+            classes = np.zeros((size[1], size[0]), dtype=np.uint8)
+        return mask_answer(noisy_mask(classes, rng, scale), labels)
+    if task_type == "bounding-box":
+        boxes = [b for t in truth.get("boxes", []) if rng.random() >= MISS * scale
+                 if (b := noisy_box(t, rng, scale, size)) is not None]
+        boxes += [extra_box(labels, rng, size) for _ in truth.get("boxes", []) if rng.random() < EXTRA * scale]
+        return {"boundingBoxes": boxes, "inputImageProperties": props}
+    if task_type in ("polygon", "instance-segmentation"):
+        out = []
+        for p in truth.get("polygons", []):
+            if rng.random() < MISS * scale:
+                continue
+            xs, ys = [v["x"] for v in p["vertices"]], [v["y"] for v in p["vertices"]]
+            sx, sy = JITTER * scale * (max(xs) - min(xs)), JITTER * scale * (max(ys) - min(ys))
+            out.append({"label": p["label"], "vertices": [
+                {"x": round(min(max(v["x"] + rng.gauss(0, sx), 0), size[0]), 1),
+                 "y": round(min(max(v["y"] + rng.gauss(0, sy), 0), size[1]), 1)} for v in p["vertices"]]})
+        if task_type == "polygon":
+            return {"polygons": out, "inputImageProperties": props}
+        return instances_answer(out, size)
+    points = truth.get("keypoints", [])
+    by: dict = {}
+    for k in points:
+        by.setdefault(k.get("instance", 0), []).append(k)
+    out = []
+    for inst, ks in by.items():
+        xs, ys = [k["x"] for k in ks], [k["y"] for k in ks]
+        s = JITTER * scale * max(max(xs) - min(xs), max(ys) - min(ys), 10)
+        for k in ks:
+            if rng.random() < MISS * scale:
+                continue
+            out.append({"label": k["label"], "instance": inst,
+                        "x": round(min(max(k["x"] + rng.gauss(0, s), 0), size[0]), 1),
+                        "y": round(min(max(k["y"] + rng.gauss(0, s), 0), size[1]), 1)})
+    return {"keypoints": out, "inputImageProperties": props}
 
 
 def parse_span_truth(truth: str | None) -> list[tuple[int, int, str]]:

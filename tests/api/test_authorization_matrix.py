@@ -65,6 +65,7 @@ class World:
 
 A = ROLES[0]
 EXPORT = 400  # authorized, then refused: "reviews" is a classification job, which has no export format yet
+AUTOLABEL = 400  # authorized, then refused: "reviews" is smaller than automated labeling's minimum job
 ANY = {role: 401 if role == A else 200 for role in ROLES}
 
 
@@ -107,6 +108,11 @@ MATRIX = {
         lambda w: ("/api/v1/jobs/reviews/workers/w3/unblock", None), expect(401, 403, 404, 200, 404, 200)),
     ("get", "/api/v1/jobs/{name}/export"): (
         lambda w: ("/api/v1/jobs/reviews/export?format=jsonl", None), expect(401, 403, 404, EXPORT, 404, EXPORT)),
+    ("post", "/api/v1/jobs/{name}/autolabel"): (  # authorized, then refused: 6 objects are under the minimum
+        lambda w: ("/api/v1/jobs/reviews/autolabel", {"target_accuracy": 0.95}),
+        expect(401, 403, 404, AUTOLABEL, 404, AUTOLABEL)),
+    ("get", "/api/v1/jobs/{name}/autolabel"): (  # authorized, then 404: automated labeling is not on for the job
+        lambda w: ("/api/v1/jobs/reviews/autolabel", None), expect(401, 403, 404, 404, 404, 404)),
     ("get", "/api/v1/hooks"): (lambda w: ("/api/v1/hooks", None), expect(401, 403, 403, 200, 200, 200)),
     ("get", "/api/v1/events"): (lambda w: ("/api/v1/events?job=reviews", None), expect(401, 200, 404, 200, 404, 200)),
     ("get", "/api/v1/worker/jobs"): (lambda w: ("/api/v1/worker/jobs", None), ANY),

@@ -55,8 +55,8 @@ def test_a_body_that_does_not_parse_names_the_field(api, text_job_spec):
 
 
 def test_an_oversized_body_is_refused_without_reading_it_all(api, text_job_spec, monkeypatch):
+    task = _task(api, text_job_spec)  # before the small limits: the job's own body names a long tmp path
     monkeypatch.setattr(limits, "LIMITS", (("/api/v1/worker/tasks/", "/submit", 1000), ("", "", 500)))
-    task = _task(api, text_job_spec)
     r = api("w1").post(f"/api/v1/worker/tasks/{task['task_id']}/submit",
                        json={"answer": {"crowd-classifier": {"label": "x" * 2000}}})
     assert r.status_code == 413 and r.json()["field"] == "body"

@@ -42,16 +42,29 @@ def live_server(app):
         yield base
 
 
+_SHARED: dict = {}  # one Playwright and one Chromium per test process (Playwright allows one sync instance)
+
+
 @pytest.fixture(scope="session")
 def browser():
+    """Headless Chromium, shared by every module that uses this fixture, whether through this conftest or by
+    importing it (the console tests do): each definition pytest finds gets the same browser."""
     if not os.path.exists(CHROMIUM):
         skip_unless_required("browser tests need Debian's chromium at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
+    if not _SHARED:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+        pw = sync_playwright().start()
+        _SHARED.update(pw=pw, browser=pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS), users=0)
+    _SHARED["users"] += 1
+    try:
+        yield _SHARED["browser"]
+    finally:
+        _SHARED["users"] -= 1
+        if not _SHARED["users"]:
+            _SHARED.pop("browser").close()
+            _SHARED.pop("pw").stop()
+            _SHARED.clear()
 
 
 @pytest.fixture

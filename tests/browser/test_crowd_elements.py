@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
 
 from labelloop.render.builtin import builtin_template
 from labelloop.render.liquid import render_task_template
+from tests.servers import static_site
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STATIC = Path(__file__).resolve().parents[2] / "src/labelloop/web/static"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts/screenshots"
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium", allow_module_level=True)
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
 CAT_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"><rect width="320" height="200" fill="#f4c27a"/><circle cx="160" cy="100" r="60" fill="#8a5a2b"/></svg>'
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>task</title>
@@ -35,35 +28,15 @@ class Site:
     """Loopback server: the static folder at /, rendered pages at /task/<n>.html, an image at /img/cat.svg."""
 
     def __init__(self):
-        pages = self.pages = {"/img/cat.svg": (b"image/svg+xml", CAT_SVG)}
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *a, **kw):
-                super().__init__(*a, directory=str(STATIC), **kw)
-
-            def do_GET(self):  # noqa: N802
-                if self.path not in pages:
-                    return super().do_GET()
-                ctype, body = pages[self.path]
-                self.send_response(200)
-                self.send_header("Content-Type", ctype.decode())
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.pages = {"/img/cat.svg": ("image/svg+xml", CAT_SVG)}
+        self.server, self.base = static_site(STATIC, self.pages)
 
     def grant(self, uri: str) -> str:
         return self.base + "/img/" + uri.rsplit("/", 1)[-1]
 
     def add(self, name: str, source: str, task_input: dict) -> str:
         body = render_task_template(source, task_input=task_input, grant=self.grant)
-        self.pages[f"/task/{name}.html"] = (b"text/html; charset=utf-8", PAGE.format(body=body).encode())
+        self.pages[f"/task/{name}.html"] = ("text/html; charset=utf-8", PAGE.format(body=body).encode())
         return f"{self.base}/task/{name}.html"
 
 
@@ -73,15 +46,6 @@ def site():
     yield s
     s.server.shutdown()
     s.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    yield b
-    b.close()
-    pw.stop()
 
 
 @pytest.fixture

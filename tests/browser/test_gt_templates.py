@@ -4,9 +4,7 @@ order chosen, a required slider and an untouched one, and jQuery from a local se
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from labelloop.services import jobs, storage_policy
 from tests.browser.conftest import screenshot
 from tests.browser.test_portal import _frame, _next_task, _sign_in
 from tests.conftest import write_manifest
+from tests.servers import QuietHandler, serve_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -52,21 +51,12 @@ class SlowLibrary:
     def __init__(self):
         body = SYSTEM_JQUERY.read_bytes() if SYSTEM_JQUERY.exists() else STAND_IN
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 time.sleep(0.4)  # the server's delay, part of what is tested; nothing waits on it
-                self.send_response(200)
-                self.send_header("Content-Type", "application/javascript; charset=UTF-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(body, "application/javascript; charset=UTF-8")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.base = serve_http(Handler)
 
 
 def _pick(frame, element: str, i: int) -> None:

@@ -4,9 +4,7 @@ its CSS stays in the frame; an SVG or HTML data object never runs as the portal;
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +13,7 @@ from labelloop.db.models import Task
 from labelloop.services import jobs
 from tests.browser.test_portal import _create, _frame, _next_task, _sign_in
 from tests.conftest import write_manifest
+from tests.servers import QuietHandler, serve_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -129,20 +128,11 @@ class OtherSite:
         body = (f'<!doctype html><iframe id="portal" src="{target}/portal/login"></iframe>'
                 f'<iframe id="task" src="{target}/portal/tasks/1/render"></iframe>').encode()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(body, "text/html")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://localhost:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.base = serve_http(Handler, host="localhost")
 
 
 def test_the_portal_cannot_be_framed_by_another_origin(ctx, people, live_server, page):

@@ -3,10 +3,8 @@ let a lease expire; a custom Ground Truth template with pre/post-annotation webh
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from labelloop.services import jobs
 from labelloop.services.background import run_background_once
 from tests.browser.conftest import screenshot
 from tests.conftest import write_manifest
+from tests.servers import QuietHandler, serve_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -181,24 +180,14 @@ class Hooks:
         self.calls: list[tuple[str, dict]] = []
         hooks = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 hooks.calls.append((self.path, body))
                 answer = hooks.pre(body) if self.path == "/pre" else hooks.post(body)
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(json.dumps(answer).encode(), "application/json")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.base = serve_http(Handler)
 
     @staticmethod
     def pre(body):

@@ -22,8 +22,10 @@ def test_every_built_element_has_its_file_and_every_file_is_listed():
 
 
 @pytest.mark.parametrize(("element", "message"), [
-    ("crowd-polygon", "<crowd-polygon> (polygons) is a Ground Truth element labelloop does not build yet"),
-    ("crowd-keypoint", "<crowd-keypoint> (keypoints)"),
+    ("crowd-textract-analyze-document",
+     "<crowd-textract-analyze-document> (Amazon A2I's Textract review) is a Ground Truth element labelloop does not "
+     "build yet"),
+    ("crowd-rekognition-detect-moderation-labels", "<crowd-rekognition-detect-moderation-labels> (Amazon A2I's"),
     ("crowd-sparkles", "<crowd-sparkles> is not a Crowd HTML Element Ground Truth documents"),
 ])
 def test_a_template_with_an_element_labelloop_does_not_build_is_refused_by_name(api, text_job_spec, element,

@@ -19,6 +19,7 @@ from labelloop.core.consolidation import (
     ShrunkDawidSkene,
     consolidate_incremental,
     consolidator,
+    shrunk,
 )
 from labelloop.core.tasktypes.base import ObjectAnswers
 from labelloop.core.tasktypes.classification import IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION
@@ -233,3 +234,56 @@ def test_registry_and_ground_truth_variant():
     assert gt.state_()["algorithm"] == "ground-truth"
     with pytest.raises(ValueError):
         ShrunkDawidSkene(levels=["no-such-level"])
+
+
+def _hard_objects_job(rng, n_items=400, n_workers=30, k=2):
+    """Answers with errors shared within objects (30% of the objects fool half the workers), 2 to 9 per object."""
+    truth = rng.integers(0, k, n_items)
+    hard = rng.random(n_items) < 0.3
+    rows = []
+    for i in range(n_items):
+        for w in rng.choice(n_workers, int(rng.integers(2, 10)), replace=False):
+            right = rng.random() < (0.45 if hard[i] else 0.9)
+            rows.append((i, int(w), int(truth[i] if right else (truth[i] + 1) % k)))
+    return answers_of(rows, k, n_items), truth
+
+
+def test_the_design_effect_is_each_objects_own():
+    """Correlated errors: each object's log scores are tempered by 1 + (m_i - 1) rho for its own m_i answers,
+    so an object with two answers is discounted less than one with nine; a warm step applies the same rule."""
+    answers, _ = _hard_objects_job(np.random.default_rng(3))
+    model = ShrunkDawidSkene().fit(answers, list(range(answers.n_items)))
+    rho = model.error_correlation_
+    assert rho > 0.03
+    m = np.bincount(answers.items, minlength=answers.n_items)
+    scores = model._state[1].scores
+    expected = shrunk._softmax(scores * (model.heldout_temperature_ / (1 + (m - 1) * rho))[:, None])
+    np.testing.assert_allclose(model.posteriors_, expected, atol=1e-12)
+    state = json.loads(json.dumps(model.state_()))
+    assert state["params"]["error_correlation"] == rho
+    more, _ = _hard_objects_job(np.random.default_rng(4), n_items=60)
+    warm = ShrunkDawidSkene().fit(more, list(range(60)), warm_start=state)
+    assert warm.error_correlation_ == rho and warm.heldout_temperature_ == model.heldout_temperature_
+    old_format = {**state, "params": {"level": model.level_, "temperature": model.temperature_}}
+    uniform = ShrunkDawidSkene().fit(more, list(range(60)), warm_start=old_format)  # one temperature for all
+    assert uniform.error_correlation_ == 0.0 and (uniform.labels_ == warm.labels_).all()
+    mean_answers = 1 + (model.heldout_temperature_ / model.temperature_ - 1) / rho  # the first fit's
+    many = np.bincount(more.items, minlength=60) > mean_answers + 1e-9  # discounted more than at the mean
+    few = np.bincount(more.items, minlength=60) < mean_answers - 1e-9
+    assert many.any() and few.any()
+    ours, theirs = warm.posteriors_.max(axis=1), uniform.posteriors_.max(axis=1)
+    split = np.isclose(ours, 0.5)  # an even split stays 0.5 at any temperature
+    assert np.all(ours[many & ~split] < theirs[many & ~split]) and np.all(ours[few & ~split] > theirs[few & ~split])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_temperature_walk_finds_the_grid_optimum(seed):
+    """The held-out likelihood is walked from T = 1 down until it falls: it must find the full grid's best."""
+    rng = np.random.default_rng(seed)
+    answers, _ = _hard_objects_job(rng, n_items=200) if seed % 2 else _job(rng, 200, 12, 3)
+    base = shrunk._Stats.empty(answers.n_workers, answers.n_classes)
+    for name in shrunk.DEFAULT_LEVELS:
+        fit = shrunk._em(answers, shrunk._BY_NAME[name], base, shrunk._vote_shares(answers), 50, 1e-5)
+        heldout = shrunk._HeldOut.of(answers, fit)
+        assert shrunk._best_temperature(heldout, shrunk.TEMPERATURES) == max(
+            (heldout.score(t), t) for t in shrunk.TEMPERATURES)

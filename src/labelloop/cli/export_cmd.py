@@ -1,5 +1,6 @@
-"""``labelloop export JOB --format spacy|conll|jsonl``: a job's consolidated labels, streamed to a file (a
-folder of ``.spacy`` shards for spacy) with a progress bar on stderr."""
+"""``labelloop export JOB --format spacy|conll|jsonl|coco|yolo|yolo-seg|yolo-pose|voc|masks``: a job's consolidated
+labels, streamed to a file (a folder for spacy's ``.spacy`` shards and for the files of yolo*, voc and masks) with a
+progress bar on stderr."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ _FORMATS_HELP = "; ".join(f"{f.name}: {f.description}" for f in FORMATS.values()
 def export(
     job: str = typer.Argument(..., help="The job whose consolidated labels to export."),
     format: str = typer.Option(..., "--format", "-f", help=f"Export format. {_FORMATS_HELP}."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="File to write (a folder for spacy); "
-                                       "default: JOB.jsonl, JOB.conll or the folder JOB-spacy/. '-' writes to "
-                                       "standard output (spacy: a tar of its shards)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File to write (a folder for spacy, yolo, "
+                                       "yolo-seg, yolo-pose, voc and masks); default: JOB.jsonl, JOB.conll, "
+                                       "JOB.json (coco) or the folder JOB-FORMAT/. '-' writes to standard output "
+                                       "(folder formats: a tar of their files)."),
     lang: str = typer.Option("xx", help="spaCy language code of the blank tokenizer (spacy format)."),
     shard_size: int = typer.Option(10_000, min=1, help="Documents per .spacy shard (spacy format)."),
     as_user: str | None = typer.Option(None, "--as", help="Act as this user (default: the first admin)."),
@@ -36,7 +38,8 @@ def export(
     ctx = _ctx(database_url)
     try:
         exp = export_job(ctx, _admin(ctx, as_user), job, format, lang=lang, shard_size=shard_size)
-        target = output or Path(f"{exp.job}-spacy" if exp.format.name == "spacy" else exp.filename)
+        folder = exp.format.suffix == "/"  # spacy's shards, the files of yolo, voc, masks
+        target = output or Path(f"{exp.job}-{exp.format.name}" if folder else exp.filename)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, transient=not err.is_terminal) as progress:
             bar = progress.add_task(f"exporting {exp.job} as {exp.format.name}", total=exp.total)
@@ -45,9 +48,10 @@ def export(
                 for chunk in exp.chunks():
                     sys.stdout.buffer.write(chunk)
                 sys.stdout.buffer.flush()
-            elif exp.format.name == "spacy":
+            elif folder:
                 target.mkdir(parents=True, exist_ok=True)
                 for name, data in exp.shards():
+                    (target / name).parent.mkdir(parents=True, exist_ok=True)
                     (target / name).write_bytes(data)
             else:
                 with open(target, "wb") as f:

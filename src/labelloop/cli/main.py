@@ -387,7 +387,14 @@ def jobs_describe(name: str, database_url: str | None = DbOpt):
 
     ctx = _ctx(database_url)
     try:
-        print(json.dumps(render.job(jobs.describe_job(ctx, _admin(ctx, None), name)), indent=2))
+        described = render.job(jobs.describe_job(ctx, _admin(ctx, None), name))
+        from labelloop.services.autolabel import describe_autolabel
+        from labelloop.web.autolabel_api import autolabel_json
+
+        auto = describe_autolabel(ctx, _admin(ctx, None), name)
+        if auto is not None:  # automated labeling: its settings and every round (docs/automated-labeling.md)
+            described["automated_labeling"] = autolabel_json(auto)
+        print(json.dumps(described, indent=2))
     except LabelloopError as exc:
         _fail(exc)
 
@@ -601,6 +608,11 @@ jobs_app.command("block")(jobs_block)
 jobs_app.command("unblock")(jobs_unblock)
 
 app.add_typer(keys_app, name="keys")
+
+from labelloop.cli.autolabel_cmd import jobs_autolabel, jobs_rounds  # noqa: E402
+
+jobs_app.command("autolabel")(jobs_autolabel)
+jobs_app.command("rounds")(jobs_rounds)
 
 from labelloop.cli.hooks_cmd import hooks_app  # noqa: E402
 

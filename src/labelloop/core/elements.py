@@ -3,8 +3,8 @@
 one of the latter, or a ``crowd-*`` element AWS does not document, is refused at job creation with the
 element's name, rather than shown to workers and submitting ``{}``.
 
->>> unbuilt_elements('<crowd-form><crowd-polygon name="p"></crowd-polygon></crowd-form>')
-['crowd-polygon']
+>>> unbuilt_elements('<crowd-form><crowd-polygon name="p"></crowd-polygon><crowd-polgon></crowd-polgon></crowd-form>')
+['crowd-polgon']
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import re
 __all__ = ["BUILT", "NOT_BUILT", "element_problem", "unbuilt_elements"]
 
 BUILT: frozenset[str] = frozenset({
-    "crowd-alert", "crowd-badge", "crowd-button", "crowd-card", "crowd-checkbox", "crowd-classifier",
-    "crowd-classifier-multi-select", "crowd-entity-annotation", "crowd-fab", "crowd-form", "crowd-icon-button",
-    "crowd-image-classifier",
+    "crowd-alert", "crowd-badge", "crowd-bounding-box", "crowd-button", "crowd-card", "crowd-checkbox",
+    "crowd-classifier", "crowd-classifier-multi-select", "crowd-entity-annotation", "crowd-fab", "crowd-form",
+    "crowd-icon-button", "crowd-image-classifier", "crowd-instance-segmentation", "crowd-keypoint", "crowd-line",
+    "crowd-polygon", "crowd-polyline", "crowd-semantic-segmentation",
     "crowd-image-classifier-multi-select", "crowd-input", "crowd-instructions", "crowd-modal",
     "crowd-radio-button", "crowd-radio-group", "crowd-slider", "crowd-tab", "crowd-tabs", "crowd-text-area",
     "crowd-toast", "crowd-toggle-button",
@@ -25,13 +26,6 @@ BUILT: frozenset[str] = frozenset({
 
 # documented by AWS, not built yet: name -> what it is (for the error message)
 NOT_BUILT: dict[str, str] = {
-    "crowd-bounding-box": "bounding boxes",
-    "crowd-semantic-segmentation": "semantic segmentation",
-    "crowd-instance-segmentation": "instance segmentation",
-    "crowd-polygon": "polygons",
-    "crowd-polyline": "polylines",
-    "crowd-line": "lines",
-    "crowd-keypoint": "keypoints",
     "crowd-textract-analyze-document": "Amazon A2I's Textract review",
     "crowd-rekognition-detect-moderation-labels": "Amazon A2I's Rekognition review",
 }

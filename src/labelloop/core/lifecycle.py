@@ -82,7 +82,9 @@ JOB_TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = {
 }
 OBJECT_TRANSITIONS: Mapping[ObjectStatus, frozenset[ObjectStatus]] = {
     ObjectStatus.PREPROCESSING: frozenset({ObjectStatus.PENDING, ObjectStatus.SKIPPED, ObjectStatus.FAILED}),
-    ObjectStatus.PENDING: frozenset({ObjectStatus.READY, ObjectStatus.FAILED}),
+    # PENDING -> LABELED: automated data labeling labels an object no person was asked for (``wanted`` 0, no
+    # lease, no answer: services/background/autolabel.py)
+    ObjectStatus.PENDING: frozenset({ObjectStatus.READY, ObjectStatus.FAILED, ObjectStatus.LABELED}),
     # READY -> PENDING: adaptive consensus wants another answer (posterior below the job's target), or a
     # blocked worker's answers were discarded and the object is short of answers again.
     ObjectStatus.READY: frozenset({ObjectStatus.LABELED, ObjectStatus.FAILED, ObjectStatus.PENDING}),

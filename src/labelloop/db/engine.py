@@ -45,7 +45,25 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # psycopg 3 prepares a statement on the server from its second run on a connection (prepare_threshold),
+    # so the hot path's few statements are parsed and planned once per connection; prepared_max keeps the
+    # ones the rest of the application runs too.
+    engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True,
+                           connect_args={"prepare_threshold": PG_PREPARE_THRESHOLD} if _psycopg(url) else {})
+    if _psycopg(url):
+        @event.listens_for(engine, "connect")
+        def _prepared_max(dbapi_conn, _record):  # pragma: no cover - trivial
+            dbapi_conn.prepared_max = PG_PREPARED_MAX
+
+    return engine
+
+
+PG_PREPARE_THRESHOLD = 1
+PG_PREPARED_MAX = 256
+
+
+def _psycopg(url: str) -> bool:
+    return url.startswith("postgresql+psycopg://") or url.startswith("postgresql+psycopg:")
 
 
 class WriteLock:

@@ -182,6 +182,8 @@ class DataObject(Base):
         UniqueConstraint("job_id", "position", name="uq_data_objects_job_position"),
         Index("ix_data_objects_job_status_position", "job_id", "status", "position"),
         Index("ix_data_objects_job_gold_position", "job_id", "is_gold", "position"),
+        Index("ix_data_objects_job_labeled_at", "job_id", "labeled_at"),  # the console's rate and chart (0010)
+        Index("ix_data_objects_job_counters", "job_id", "gold_extra", "status", "human_annotated"),  # LabelCounters (0010)
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
@@ -214,6 +216,7 @@ class Task(Base):
         UniqueConstraint("object_id", "worker_id", name="uq_tasks_object_worker"),
         Index("ix_tasks_job_status_expires", "job_id", "status", "lease_expires_at"),
         Index("ix_tasks_worker_job_status", "worker_id", "job_id", "status"),
+        Index("ix_tasks_job_status_discarded_finished", "job_id", "status", "discarded", "finished_at"),  # cost, throughput (0010)
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
@@ -309,3 +312,84 @@ class Event(Base):
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     worker_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class Invite(Base):
+    """A sign-up link to a work team (``services/invites.py``): only the SHA-256 of its token is kept; it
+    is used once, before ``expires_at``, unless revoked (migration 0011)."""
+
+    __tablename__ = "invites"
+    __table_args__ = (Index("ix_invites_team_id", "team_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    team_id: Mapped[int] = mapped_column(Id, ForeignKey("teams.id", ondelete="CASCADE"))
+    created_by: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))
+    note: Mapped[str] = mapped_column(String(128), default="", server_default="")  # whom it was sent to
+    created_at: Mapped[datetime] = _ts()
+    expires_at: Mapped[datetime] = _ts()
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+    used_by: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+
+
+class AutoLabelJob(Base):
+    """A job's automated data labeling (migration 0009): its target and stopping conditions, the model it
+    trains, and where it is (``state``: labeling | done | stopped | failed; ``round``: rounds finished)."""
+
+    __tablename__ = "autolabel_jobs"
+    job_id: Mapped[int] = mapped_column(Id, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    target: Mapped[float] = mapped_column(Float)
+    max_human: Mapped[int | None] = mapped_column(Integer, nullable=True)  # MaxHumanLabeledObjectCount
+    max_percentage: Mapped[int | None] = mapped_column(Integer, nullable=True)  # MaxPercentageOfInputDatasetLabeled
+    model: Mapped[str] = mapped_column(Text)  # builtin:<featurizer> or a predictor's URL
+    initial_model_arn: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    seed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    validation_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    final_model_arn: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = _ts()
+    updated_at: Mapped[datetime] = _ts()
+
+
+class AutoLabelRound(Base):
+    """One finished round; ``figures`` is the JSON of ``services.views.AutoLabelRoundView``'s numbers."""
+
+    __tablename__ = "autolabel_rounds"
+    __table_args__ = (UniqueConstraint("job_id", "round", name="uq_autolabel_rounds_job_round"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(Id, ForeignKey("jobs.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[datetime] = _ts()
+    figures: Mapped[str] = mapped_column(Text)
+
+
+class AutoLabelModel(Base):
+    """A trained model kept by its ARN-like id (``FinalActiveLearningModelArn``); a later job may start from it
+    (``InitialActiveLearningModelArn``). It outlives its job."""
+
+    __tablename__ = "autolabel_models"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    arn: Mapped[str] = mapped_column(String(256), unique=True)
+    job_name: Mapped[str] = mapped_column(String(63))
+    owner_id: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    round: Mapped[int] = mapped_column(Integer)
+    featurizer: Mapped[str] = mapped_column(String(64))
+    labels: Mapped[str] = mapped_column(Text)  # JSON list: the classes, in the job's order
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _ts()
+
+
+class AutoLabelObject(Base):
+    """An object's part in automated labeling: picked for people (``role`` validation | train, in ``round``),
+    and its cached feature vector (float32 bytes, by ``featurizer``)."""
+
+    __tablename__ = "autolabel_objects"
+    __table_args__ = (Index("ix_autolabel_objects_job_role", "job_id", "role"),)
+    object_id: Mapped[int] = mapped_column(Id, ForeignKey("data_objects.id", ondelete="CASCADE"), primary_key=True)
+    job_id: Mapped[int] = mapped_column(Id)
+    role: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    round: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    featurizer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

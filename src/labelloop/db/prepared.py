@@ -90,16 +90,24 @@ class Prepared:
         return n
 
 
-def driver_sql(conn: Connection, sql: str) -> None:
-    """Run a statement without parameters or results (``SAVEPOINT x``) on the driver's cursor."""
-    _cursor_execute(conn, sql, None).close()
+def driver_sql(conn: Connection, *sql: str) -> None:
+    """Run statements without parameters or results (``SAVEPOINT x``) on the driver's cursor: on PostgreSQL
+    in one round trip (the simple query protocol, never prepared), on SQLite one after the other."""
+    if conn.dialect.name == "postgresql":
+        _cursor_execute(conn, "; ".join(sql), None, prepare=False).close()
+        return
+    for one in sql:
+        _cursor_execute(conn, one, None).close()
 
 
-def _cursor_execute(conn: Connection, sql: str, args):
-    """A driver cursor that has run ``sql``; a driver error is raised as SQLAlchemy's, the cursor closed."""
+def _cursor_execute(conn: Connection, sql: str, args, *, prepare: bool | None = None):
+    """A driver cursor that has run ``sql``; a driver error is raised as SQLAlchemy's, the cursor closed.
+    ``prepare=False``: psycopg must not prepare it (several statements in one string)."""
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        if args is None:
+        if prepare is not None:
+            cursor.execute(sql, prepare=prepare)
+        elif args is None:
             cursor.execute(sql)
         else:
             cursor.execute(sql, args)

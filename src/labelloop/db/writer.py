@@ -1,21 +1,25 @@
 """Group commit: the hot write paths of a process run on writer threads, not on request threads.
 
-A request hands the writer a *unit* (a function of a ``Connection``) and awaits its result.
-
-On SQLite one writer thread takes every unit that is waiting, up to ``MAX_BATCH``, and runs them in one
-transaction, each unit inside its own savepoint, then commits once and answers them all. Under load this
-turns N small transactions (each with its lock handoffs, ``BEGIN IMMEDIATE`` and commit) into one, and no
-request thread queues on the database's single write lock. With one unit waiting it is a plain
+A request hands the writer a *unit* (a function of a ``Connection``) and awaits its result. A writer thread
+takes every unit that is waiting, up to ``MAX_BATCH``, and runs them in one transaction, each unit inside
+its own savepoint, then commits once and answers them all. Under load this turns N small transactions
+(each with its lock handoffs and its commit's disk flush) into one. With one unit waiting it is a plain
 transaction, so the latency of a quiet server does not change.
 
-On PostgreSQL, ``PG_WRITERS`` threads each run one unit per transaction. The server already runs
-transactions side by side and groups the flushes of concurrent commits. Batches that hold many row locks
-would deadlock one another, within one process and across several.
+SQLite has one writer thread (the database has one writer anyway). PostgreSQL has ``PG_WRITERS`` threads
+per process, whose batches run side by side with each other and with other processes' batches. Two
+batches there could each hold a row the other wants (one leased object X and submits on Y, the other
+leased Y and submits on X) and deadlock. So a batch never waits long for a row lock while it holds
+others: it runs with ``lock_timeout = BATCH_LOCK_WAIT_MS``; a unit whose statement waits longer is undone
+(its savepoint) and run again *alone*, in a transaction of its own after the batch commits, where it may
+wait as long as it must. A batch therefore never takes part in a deadlock for more than that, and a
+unit alone holds at most its own rows. See ``docs/decisions/0007-postgresql-group-commit.md``.
 
 A unit's failure undoes only its own savepoint. A unit that must keep its writes and still fail (a late
 answer records ``answer.rejected`` and is refused) raises :class:`KeepWrites`. If the commit itself fails,
-every unit of that transaction gets the error: nothing was written for any of them. A deadlock (between
-server processes on PostgreSQL) undoes the transaction and runs it again.
+every unit of that transaction gets the error: nothing was written for any of them. A deadlock or
+serialization failure undoes the transaction; a batch's units are then run again one by one, a single
+unit's transaction is run again (up to ``DEADLOCK_RETRIES`` times).
 
 The guarantees of the units do not depend on the batching: each runs the same statements it would in a
 transaction of its own, and on PostgreSQL the compare-and-set and unique constraints still order several
@@ -43,7 +47,12 @@ T = TypeVar("T")
 Unit = Callable[[Connection], T]
 MAX_BATCH = 64
 DEADLOCK_RETRIES = 5
-PG_WRITERS = 8
+PG_WRITERS = 2
+#: PostgreSQL: a unit that writes gets a subtransaction id, and a transaction with more than 64 of them
+#: slows every snapshot on the server (its subtransaction cache overflows): batches stay below that
+PG_MAX_BATCH = 32
+#: PostgreSQL: how long a statement of a batch may wait for a row lock before its unit is run alone
+BATCH_LOCK_WAIT_MS = 50
 
 
 class KeepWrites(Exception):
@@ -64,13 +73,23 @@ def run_unit(engine: Engine, unit: Unit[T]) -> T:
 
 def run_units(engine: Engine, units: list[Unit[Any]]) -> list[tuple[bool, Any]]:
     """Run units in one transaction, each in a savepoint: ``(True, result)`` or ``(False, error)`` per unit.
-    A deadlock with another transaction (PostgreSQL: two processes' batches waiting on each other's rows)
-    undoes the whole transaction, which releases every lock it held, and runs it again, up to
-    ``DEADLOCK_RETRIES`` times. A failed commit raises."""
+    On PostgreSQL a batch (more than one unit) waits at most ``BATCH_LOCK_WAIT_MS`` for a row lock: a unit
+    that would wait longer is undone and, once the batch has committed, run alone. A deadlock or
+    serialization failure undoes the transaction, which releases every lock it held: a batch's units are
+    then run one by one, a single unit runs again, up to ``DEADLOCK_RETRIES`` times. A failed commit raises."""
+    if len(units) > 1 and engine.dialect.name == "postgresql":
+        try:
+            with transaction(engine) as conn:
+                outcomes = _in_savepoints(conn, units, batch=True,
+                                          first_sql=(f"SET LOCAL lock_timeout = {BATCH_LOCK_WAIT_MS}",))
+        except _Deadlock:
+            return [run_units(engine, [unit])[0] for unit in units]
+        return [run_units(engine, [unit])[0] if outcome is _ALONE else outcome
+                for unit, outcome in zip(units, outcomes)]
     for attempt in range(DEADLOCK_RETRIES + 1):
         try:
             with transaction(engine) as conn:
-                return [_in_savepoint(conn, unit, n) for n, unit in enumerate(units)]
+                return _in_savepoints(conn, units)
         except _Deadlock as exc:
             if attempt == DEADLOCK_RETRIES:
                 raise exc.error from None
@@ -84,6 +103,10 @@ class _Deadlock(Exception):
         self.error = error
 
 
+#: a batch's outcome for a unit that waited too long for a row lock: it is run alone after the batch
+_ALONE: Any = (False, None)
+
+
 class BatchWriter:
     """The writer threads of one engine (see the module's docstring). The service context owns it: its
     threads start on the first unit (or :meth:`start`) and end at :meth:`stop`, which the app's lifespan
@@ -91,12 +114,10 @@ class BatchWriter:
 
     def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH):
         self.engine = engine
-        # SQLite: one writer thread, batches of up to max_batch (the database has one writer anyway).
-        # PostgreSQL runs transactions side by side and groups their commits' flushes itself, and batches
-        # holding many row locks would deadlock one another (across writer threads and server processes):
-        # there, PG_WRITERS threads each run one unit per transaction.
+        # SQLite: one writer thread (the database has one writer anyway). PostgreSQL: PG_WRITERS threads,
+        # so that one batch runs while another waits for its commit's flush (see run_units for locks).
         sqlite = engine.dialect.name == "sqlite"
-        self.max_batch = max_batch if sqlite else 1
+        self.max_batch = max_batch if sqlite else min(max_batch, PG_MAX_BATCH)
         self.n_threads = 1 if sqlite else PG_WRITERS
         self.queue: queue.SimpleQueue[tuple[Unit[Any], Future[Any]] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -167,32 +188,51 @@ class BatchWriter:
                 fut.set_exception(value)
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(exc.orig, "sqlstate", None) if isinstance(exc, DBAPIError) else None
+
+
 def _deadlocked(exc: BaseException) -> bool:
     """PostgreSQL's deadlock_detected or serialization_failure: the transaction must start again."""
-    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+    return _sqlstate(exc) in ("40P01", "40001")
 
 
-def _in_savepoint(conn: Connection, unit: Unit[Any], n: int) -> tuple[bool, Any]:
-    """(True, result) or (False, error); the unit's writes are undone on error unless it raised KeepWrites.
-    A unit that lost a race on a unique constraint (another transaction wrote the row first) is run once
-    more: units are written to be re-run, and the second run sees that row. A deadlock is raised as
-    ``_Deadlock`` for :func:`run_units` to start the transaction again."""
-    name = f"unit_{n}"
+_SAVEPOINT = "SAVEPOINT labelloop_unit"
+_NEXT_SAVEPOINT = ("RELEASE SAVEPOINT labelloop_unit", "SAVEPOINT labelloop_unit")
+_UNDO = "ROLLBACK TO SAVEPOINT labelloop_unit"
+
+
+def _in_savepoints(conn: Connection, units: list[Unit[Any]], *, batch: bool = False,
+                   first_sql: tuple[str, ...] = ()) -> list[tuple[bool, Any]]:
+    """Run the units one after the other, each in a savepoint of its own (see :func:`_in_savepoint`).
+    Every unit's savepoint has the same name: the previous one is released as the next one is made, in one
+    round trip on PostgreSQL (with ``first_sql`` before the first), and the last is released by the commit."""
+    out = []
+    for n, unit in enumerate(units):
+        driver_sql(conn, *((*first_sql, _SAVEPOINT) if n == 0 else _NEXT_SAVEPOINT))
+        out.append(_in_savepoint(conn, unit, batch=batch))
+    return out
+
+
+def _in_savepoint(conn: Connection, unit: Unit[Any], *, batch: bool = False) -> tuple[bool, Any]:
+    """(True, result) or (False, error), in the savepoint the caller has just made; the unit's writes are
+    undone on error unless it raised KeepWrites. A unit that lost a race on a unique constraint (another
+    transaction wrote the row first) is run once more: units are written to be re-run, and the second run
+    sees that row. A deadlock is raised as ``_Deadlock`` for :func:`run_units` to start the transaction
+    again. In a PostgreSQL batch, a unit that waited too long for a row lock (lock_not_available) is
+    undone and ``_ALONE`` returned."""
     for attempt in range(2):
-        driver_sql(conn, f"SAVEPOINT {name}")
         try:
-            result = unit(conn)
+            return True, unit(conn)
         except KeepWrites as exc:
-            driver_sql(conn, f"RELEASE SAVEPOINT {name}")
             return False, exc.error
         except Exception as exc:  # noqa: BLE001 - handed to the unit's caller
             if _deadlocked(exc):
                 raise _Deadlock(exc) from exc
-            driver_sql(conn, f"ROLLBACK TO SAVEPOINT {name}")
-            driver_sql(conn, f"RELEASE SAVEPOINT {name}")
+            driver_sql(conn, _UNDO)  # the savepoint stays, for a second run or the next unit
+            if batch and _sqlstate(exc) == "55P03":
+                return _ALONE
             if not attempt and isinstance(exc, IntegrityError):
                 continue
             return False, exc
-        driver_sql(conn, f"RELEASE SAVEPOINT {name}")
-        return True, result
     raise AssertionError("unreachable")

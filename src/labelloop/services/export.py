@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
+from typing import Any
 
 from sqlalchemy import func, select
 
 from labelloop.core.access import may_manage_job
 from labelloop.core.errors import Forbidden
-from labelloop.core.exports import ExportFormat, TextSpans, conll_document, get_format, jsonl_line
+from labelloop.core.exports import ExportFormat, conll_document, get_format, jsonl_line
+from labelloop.core.exports import spatial as image_exports
+from labelloop.core.exports.base import ImageObjects
 from labelloop.core.lifecycle import ObjectStatus
 from labelloop.core.tasktypes import TaskType, get_task_type
 from labelloop.db.models import DataObject
@@ -42,43 +45,52 @@ class Export:
     format: ExportFormat
     total: int
     filename: str
-    _records: Callable[[], Iterator[TextSpans]]
+    _records: Callable[[], Iterator[Any]]  # TextSpans or ImageObjects (core/exports/base.py)
     lang: str = "xx"
+    labels: list[str] = field(default_factory=list)  # the job's labels (image formats' class names)
+    read: Callable[[str], bytes] | None = None  # reads a label's file (masks)
     shard_size: int = 10_000
     warnings: list[str] = field(default_factory=list)
     on_record: Callable[[int], None] | None = None
     flattened: int = 0
 
-    def records(self) -> Iterator[TextSpans]:
+    def records(self) -> Iterator[Any]:
         for n, rec in enumerate(self._records(), start=1):
             yield rec
             if self.on_record is not None:
                 self.on_record(n)
 
+    def _images(self) -> Iterator[ImageObjects]:
+        return self.records()
+
     def chunks(self) -> Iterator[bytes]:
-        if self.format.name == "spacy":
+        if self.format.suffix == "/":
             yield from _tar(self.shards())
             return
-        buf: list[str] = []
-        size = 0
+        if self.format.name == "coco":
+            yield from _buffered(image_exports.coco_chunks(self._records, self._images, self.labels))
+            return
+        yield from _buffered(self._lines())
+        self._warn_flattened()
+
+    def _lines(self) -> Iterator[str]:
         for rec in self.records():
             if self.format.name == "conll":
                 text, dropped = conll_document(rec)
                 self.flattened += dropped
+                yield text
+            elif isinstance(rec, ImageObjects):
+                yield image_exports.image_jsonl_line(rec)
             else:
-                text = jsonl_line(rec)
-            buf.append(text)
-            size += len(text)
-            if size >= FLUSH_BYTES:
-                yield "".join(buf).encode()
-                buf, size = [], 0
-        if buf:
-            yield "".join(buf).encode()
-        self._warn_flattened()
+                yield jsonl_line(rec)
 
     def shards(self) -> Iterator[tuple[str, bytes]]:
         """spaCy ``DocBin`` files ``part-00000.spacy``…, ``shard_size`` docs each (``spacy train`` and ``spacy
-        debug data`` read a folder of them as one corpus)."""
+        debug data`` read a folder of them as one corpus); the files of an image format (YOLO, VOC, masks)."""
+        if self.format.name != "spacy":
+            yield from image_exports.folder_files(self.format.name, self._images(), self.labels, self.read,
+                                                  self.warnings)
+            return
         from labelloop.services.export_spacy import docbin_shards
 
         def count(n: int) -> None:
@@ -110,12 +122,14 @@ def export_job(ctx: Context, principal: Principal, name: str, format: str, *, la
 
         blank(lang)
     job_id = row.id
+    labels = [x["label"] for x in json.loads(row.label_config or "{}").get("labels", [])]
     return Export(job=row.name, format=fmt, total=total, filename=row.name + fmt.suffix.rstrip("/")
-                  + (".tar" if fmt.name == "spacy" else ""),
-                  _records=lambda: _records(ctx, job_id, task_type), lang=lang, shard_size=shard_size)
+                  + (".tar" if fmt.suffix == "/" else ""),
+                  _records=lambda: _records(ctx, job_id, task_type), lang=lang, shard_size=shard_size,
+                  labels=labels, read=ctx.storage.read_bytes)
 
 
-def _records(ctx: Context, job_id: int, task_type: TaskType) -> Iterator[TextSpans]:
+def _records(ctx: Context, job_id: int, task_type: TaskType) -> Iterator[Any]:
     q = (select(DataObject.position, DataObject.line, DataObject.task_input, DataObject.label,
                 DataObject.label_metadata)
          .where(DataObject.job_id == job_id, DataObject.status == ObjectStatus.LABELED)
@@ -127,6 +141,19 @@ def _records(ctx: Context, job_id: int, task_type: TaskType) -> Iterator[TextSpa
                                           json.loads(task_input) if task_input is not None else None,
                                           json.loads(label) if label is not None else None,
                                           json.loads(metadata) if metadata is not None else {})
+
+
+def _buffered(parts: Iterator[str]) -> Iterator[bytes]:
+    buf: list[str] = []
+    size = 0
+    for text in parts:
+        buf.append(text)
+        size += len(text)
+        if size >= FLUSH_BYTES:
+            yield "".join(buf).encode()
+            buf, size = [], 0
+    if buf:
+        yield "".join(buf).encode()
 
 
 class _Pipe:

@@ -30,6 +30,7 @@ from labelloop.services.context import Context, Principal
 from labelloop.services.events import record
 from labelloop.services.gold import check_quality_settings, quality_extras
 from labelloop.services.hooks import validate_hook_ref
+from labelloop.services.installation import next_job_id_sql
 from labelloop.services.leases import expire_leases
 from labelloop.services.lifecycle import transition
 from labelloop.services.object_input import object_extras
@@ -262,6 +263,7 @@ def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any
         try:
             return int(conn.execute(
                 insert(Job).values(
+                    **({"id": next_job_id_sql()} if conn.dialect.name == "sqlite" else {}),
                     name=spec.name, name_key=spec.name.lower(), requester_id=principal.id, team_id=tid,
                     task_type=task_type.name, label_attribute_name=spec.label_attribute_name,
                     label_config=json.dumps(labels.raw), status=JobStatus.INITIALIZING,
@@ -277,8 +279,8 @@ def _write_job(ctx: Context, principal: Principal, spec: JobSpec, task_type: Any
                     ends_at=now + timedelta(seconds=spec.task_availability_lifetime_s), output_dirty=True,
                     background_owner=owner, background_until=now + timedelta(seconds=IMPORT_CLAIM_S),
                     **_quality_columns(spec),
-                )
-            ).inserted_primary_key[0])
+                ).returning(Job.id)
+            ).scalar_one())
         except IntegrityError:
             raise ResourceInUse(f"a job named '{spec.name}' already exists (names ignore case)", field="name") from None
 

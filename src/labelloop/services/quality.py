@@ -89,17 +89,20 @@ def job_quality(ctx: Context, principal: Principal, name: str) -> QualityView:
     with ctx.engine.connect() as conn:
         row = _managed_job(conn, principal, name)
         answers = conn.execute(
-            select(Task.worker_id, User.username, Task.object_id, Task.answer, Task.time_spent_s, DataObject.is_gold,
+            select(Task.worker_id, Task.object_id, Task.answer, Task.time_spent_s, DataObject.is_gold,
                    DataObject.gold, DataObject.status, DataObject.label_metadata)
-            .join(DataObject, DataObject.id == Task.object_id).join(User, User.id == Task.worker_id)
+            .join(DataObject, DataObject.id == Task.object_id)
             .where(Task.job_id == row.id, Task.status == TaskStatus.SUBMITTED, Task.discarded.is_(False))
             .order_by(Task.id)).all()
+        answering = {w for w, *_ in answers}
+        names = dict(conn.execute(select(User.id, User.username).where(User.id.in_(answering))).all()) if answering \
+            else {}
         standing = {r.worker_id: r for r in conn.execute(select(JobWorker, User.username)
                                                          .join(User, User.id == JobWorker.worker_id)
                                                          .where(JobWorker.job_id == row.id))}
     classes = [x["label"] for x in json.loads(row.label_config).get("labels", [])]
     figures = _Figures(classes, answers)
-    names = {a.worker_id: a.username for a in answers} | {w: s.username for w, s in standing.items()}
+    names |= {w: s.username for w, s in standing.items()}
     workers = [figures.worker(w, names[w], standing.get(w), row.qualification_tasks) for w in sorted(
         names, key=lambda w: names[w])]
     return QualityView(job=row.name, objects_labeled=figures.labeled, answers=len(answers),
@@ -113,47 +116,43 @@ class _Figures:
     def __init__(self, classes: list[str], rows: list[Any]):
         index = {c: i for i, c in enumerate(classes)}
         self.classes = classes
-        items: dict[int, int] = {}
-        self.consolidated: list[int] = []
-        self.gold: list[int] = []
-        self.by_worker: dict[int, list[int]] = {}
-        self.times: dict[int, list[float]] = {}
-        item_list: list[int] = []
-        label_list: list[int] = []
-        for r in rows:
-            self.times.setdefault(r.worker_id, []).append(float(r.time_spent_s or 0.0))
-            if r.object_id not in items:
-                items[r.object_id] = len(items)
-                meta = json.loads(r.label_metadata) if r.label_metadata and r.status == ObjectStatus.LABELED else {}
-                self.consolidated.append(-1 if r.is_gold else index.get(meta.get("class-name"), -1))
-                self.gold.append(index.get(r.gold, -1) if r.is_gold else -1)
-            cls = index.get(answer_class(json.loads(r.answer)) or "", -1)
-            if cls < 0:
-                continue
-            self.by_worker.setdefault(r.worker_id, []).append(len(item_list))
-            item_list.append(items[r.object_id])
-            label_list.append(cls)
-        self.items = np.asarray(item_list, dtype=np.int64)
-        self.answer_labels = np.asarray(label_list, dtype=np.int64)
+        n = len(rows)
+        workers, objects, answers, times, is_gold, gold, status, meta = (list(c) for c in zip(*rows)) if n else (
+            [[] for _ in range(8)])
+        # one entry per object, in order of first answer; a job's answers are a few distinct strings
+        uniq, first, inverse = np.unique(np.asarray(objects, dtype=np.int64), return_index=True, return_inverse=True)
+        self.consolidated = [
+            -1 if is_gold[k] else index.get(
+                (json.loads(meta[k]) if meta[k] and status[k] == ObjectStatus.LABELED else {}).get("class-name"), -1)
+            for k in first.tolist()]
+        self.gold = [index.get(gold[k], -1) if is_gold[k] else -1 for k in first.tolist()]
+        class_of: dict[str, int] = {}
+        for a in set(answers):
+            class_of[a] = index.get(answer_class(json.loads(a)) or "", -1)
+        cls = np.asarray([class_of[a] for a in answers], dtype=np.int64)
+        self.answer_worker_all = np.asarray(workers, dtype=np.int64)
+        self.time_all = np.asarray([float(t or 0.0) for t in times], dtype=np.float64)
+        valid = cls >= 0
+        self.items = inverse.reshape(-1)[valid].astype(np.int64) if n else np.zeros(0, np.int64)
+        self.answer_labels = cls[valid]
+        self.answer_worker = self.answer_worker_all[valid]
         self.ref = np.asarray(self.consolidated, dtype=np.int64)
         self.gold_ref = np.asarray(self.gold, dtype=np.int64)
-        self.n_items = len(items)
+        self.n_items = len(uniq)
         self.labeled = int((self.ref >= 0).sum())
 
-    def _score(self, rows: list[int], ref: np.ndarray) -> tuple[int, int]:
-        if not rows:
-            return 0, 0
-        r = ref[self.items[rows]]
+    def _score(self, mine: np.ndarray, ref: np.ndarray) -> tuple[int, int]:
+        r = ref[self.items[mine]]
         keep = r >= 0
-        return int((self.answer_labels[rows][keep] == r[keep]).sum()), int(keep.sum())
+        return int((self.answer_labels[mine][keep] == r[keep]).sum()), int(keep.sum())
 
     def worker(self, worker_id: int, username: str, standing: Any, qualification: int) -> WorkerQuality:
-        rows = self.by_worker.get(worker_id, [])
-        agreed, compared = self._score(rows, self.ref)
-        right, gold = self._score(rows, self.gold_ref)
+        mine = self.answer_worker == worker_id
+        agreed, compared = self._score(mine, self.ref)
+        right, gold = self._score(mine, self.gold_ref)
         correct, n = (right, gold) if gold else (agreed, compared)
         interval = beta_interval(correct, n)
-        times = self.times.get(worker_id, [])
+        times = self.time_all[self.answer_worker_all == worker_id]
         blocked = bool(standing is not None and standing.blocked)
         reason = standing.blocked_reason if blocked else None
         qualified = None
@@ -164,7 +163,7 @@ class _Figures:
             gold_accuracy=round(right / gold, 4) if gold else None, accuracy=round(correct / n, 4) if n else None,
             accuracy_low=round(interval.low, 4), accuracy_high=round(interval.high, 4),
             agreement=round(agreed / compared, 4) if compared else None,
-            median_time_s=round(float(np.median(times)), 3) if times else None, blocked=blocked,
+            median_time_s=round(float(np.median(times)), 3) if len(times) else None, blocked=blocked,
             blocked_reason=reason, qualified=qualified)
 
     def labels(self) -> list[LabelQuality]:

@@ -196,9 +196,12 @@ def _spec(ctx: Context, principal: Principal, req: dict[str, Any]) -> jobs.JobSp
     output_path = string(output, "S3OutputPath", "OutputConfig.S3OutputPath", required=True, max_len=1024)
     arns.validate_role_arn(string(req, "RoleArn", "RoleArn", required=True))
     labels_uri = string(req, "LabelCategoryConfigS3Uri", "LabelCategoryConfigS3Uri", max_len=1024)
-    if req.get("LabelingJobAlgorithmsConfig") is not None:
-        raise ValidationError("LabelingJobAlgorithmsConfig: automated data labeling is not available through the "
-                              "SageMaker API of labelloop yet", field="LabelingJobAlgorithmsConfig")
+    algorithms = structure(req, "LabelingJobAlgorithmsConfig", "LabelingJobAlgorithmsConfig")
+    if algorithms is not None:  # automated data labeling (services/autolabel.py), turned on once the job exists
+        string(algorithms, "LabelingJobAlgorithmSpecificationArn",
+               "LabelingJobAlgorithmsConfig.LabelingJobAlgorithmSpecificationArn", required=True, max_len=2048)
+        string(algorithms, "InitialActiveLearningModelArn", "LabelingJobAlgorithmsConfig.InitialActiveLearningModelArn",
+               max_len=256)
     stopping = structure(req, "StoppingConditions", "StoppingConditions") or {}
     integer(stopping, "MaxHumanLabeledObjectCount", "StoppingConditions.MaxHumanLabeledObjectCount", lo=1)
     integer(stopping, "MaxPercentageOfInputDatasetLabeled", "StoppingConditions.MaxPercentageOfInputDatasetLabeled",
@@ -266,6 +269,8 @@ def create_labeling_job(ctx: Context, principal: Principal, req: dict[str, Any])
         jobs.create_job(ctx, principal, spec, role_arn=req["RoleArn"])
     except LabelloopError as exc:
         raise _renamed(exc) from None
+    if req.get("LabelingJobAlgorithmsConfig") is not None:
+        _start_autolabel(ctx, principal, spec.name, req)
     arn = job_arn(ctx, spec.name)
     kept = {k: v for k, v in req.items() if k != "Tags"}
 
@@ -276,6 +281,24 @@ def create_labeling_job(ctx: Context, principal: Principal, req: dict[str, Any])
 
     ctx.write(unit)
     return arn
+
+
+def _start_autolabel(ctx: Context, principal: Principal, name: str, req: dict[str, Any]) -> None:
+    """LabelingJobAlgorithmsConfig with StoppingConditions: automated labeling at Ground Truth's 0.95. A job it
+    refuses (too small, a task type it does not apply to, ``labelloop[ml]`` missing) is deleted again, so the
+    request fails as a whole."""
+    from labelloop.services.autolabel import enable_autolabel
+    from labelloop.services.job_delete import delete_job
+
+    stopping = req.get("StoppingConditions") or {}
+    try:
+        enable_autolabel(ctx, principal, name, max_human=stopping.get("MaxHumanLabeledObjectCount"),
+                         max_percentage=stopping.get("MaxPercentageOfInputDatasetLabeled"),
+                         initial_model_arn=req["LabelingJobAlgorithmsConfig"].get("InitialActiveLearningModelArn"))
+    except LabelloopError as exc:
+        delete_job(ctx, principal, name, confirm=name)
+        raise ValidationError(f"LabelingJobAlgorithmsConfig: {exc.message}",
+                              field="LabelingJobAlgorithmsConfig") from None
 
 
 # --- Describe, List, Stop -----------------------------------------------------------------------------

@@ -20,14 +20,31 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 
 from labelloop.core.access import may_see_job, may_see_task, may_work_on_job
 from labelloop.core.errors import Conflict, NotFound, ValidationError
 from labelloop.core.lifecycle import ObjectStatus, TaskStatus, lease_expiry, lease_open
 from labelloop.core.tasktypes import get_task_type
 from labelloop.db.engine import is_postgres
-from labelloop.db.models import DataObject, Job, JobWorker, Task
+from labelloop.db.models import DataObject, Event, Job, JobWorker, Task
 from labelloop.db.prepared import Prepared
 from labelloop.db.writer import KeepWrites, Unit
 from labelloop.services.access import is_member_sql, job_row_for, may_work_on_job_sql
@@ -97,7 +114,6 @@ _CANDIDATE_QUERY = (
     .order_by(DataObject.position)
     .limit(CANDIDATES)
 )
-_CANDIDATES_SKIP_LOCKED = Prepared(_CANDIDATE_QUERY.with_for_update(skip_locked=True))
 _CANDIDATES = Prepared(_CANDIDATE_QUERY)
 _WIN = Prepared(update(DataObject)
                 .where(DataObject.id == bindparam("b_object"), DataObject.status == ObjectStatus.PENDING,
@@ -117,8 +133,71 @@ _INSERT_TASK = Prepared(insert(Task).values(
     status=TaskStatus.LEASED, leased_at=bindparam("b_now"), lease_expires_at=bindparam("b_expires")).returning(Task.id))
 
 
+def _event_row(kind: str, position: Any, task_id: Any) -> Any:
+    """The columns of ``services.events.record``'s row as a SELECT list (PostgreSQL's statements below)."""
+    return select(bindparam("b_now", type_=DateTime()), literal(kind, String()), bindparam("b_actor", type_=String()),
+                  bindparam("b_job", type_=Integer()), position, task_id, bindparam("b_worker", type_=Integer()),
+                  literal("{}", Text()))
+
+
+_EVENT_COLUMNS = ["at", "kind", "actor", "job_id", "dataset_object_id", "task_id", "worker_id", "detail"]
+
+
+def _claim_statement(*, guarded: bool = False) -> Any:
+    """PostgreSQL: a whole claim in one statement. The first candidate no concurrent claim holds (``FOR
+    UPDATE SKIP LOCKED``, so concurrent claims spread over objects instead of queueing on one) gets the
+    compare-and-set on ``active_count``, its task row and its ``task.leased`` event; no row when there is
+    none (the caller then reads without skipping, see ``_claim``). ``guarded`` adds what ``_HELD_AND_OPEN``
+    checks (the worker holds no open lease on the job, is not blocked from it, and the job has fewer than
+    ``b_max`` open leases), so that a submit-and-next needs no other statement to lease; when any of them
+    fails it leases nothing and the caller takes the long way."""
+    first = _CANDIDATE_QUERY.with_only_columns(DataObject.id).limit(1).with_for_update(skip_locked=True)
+    guards: list[Any] = []
+    if guarded:
+        held = exists().where(Task.worker_id == bindparam("b_worker"), Task.job_id == bindparam("b_job"),
+                              lease_open_sql(bindparam("b_now", type_=DateTime())))
+        blocked = (select(JobWorker.blocked).where(JobWorker.job_id == bindparam("b_job"),
+                                                   JobWorker.worker_id == bindparam("b_worker"))
+                   .scalar_subquery())
+        open_leases = (select(func.count()).select_from(Task)
+                       .where(Task.job_id == bindparam("b_job"), Task.status == TaskStatus.LEASED).scalar_subquery())
+        guards = [~held, ~func.coalesce(blocked, False), open_leases < bindparam("b_max", type_=Integer())]
+    won = (update(DataObject)
+           .where(DataObject.id == first.scalar_subquery(), DataObject.status == ObjectStatus.PENDING,
+                  DataObject.active_count < _WANTED, *guards)
+           .values(active_count=DataObject.active_count + 1)
+           .returning(DataObject.id, DataObject.position, DataObject.line, DataObject.source_ref).cte("won"))
+    task = (insert(Task).from_select(
+        ["job_id", "object_id", "worker_id", "status", "leased_at", "lease_expires_at"],
+        select(bindparam("b_job", type_=Integer()), won.c.id, bindparam("b_worker", type_=Integer()),
+               literal(TaskStatus.LEASED.value, String()), bindparam("b_now", type_=DateTime()),
+               bindparam("b_expires", type_=DateTime())))
+        .returning(Task.id, Task.object_id).cte("task"))
+    event = insert(Event).from_select(
+        _EVENT_COLUMNS, _event_row("task.leased", won.c.position, task.c.id).select_from(
+            task.join(won, won.c.id == task.c.object_id))).cte("event")
+    return (select(task.c.id, won.c.position, won.c.line, won.c.source_ref)
+            .select_from(task.join(won, won.c.id == task.c.object_id)).add_cte(event))
+
+
+_CLAIM_ONE: dict[bool, Prepared] = {}  # built on first use: other modules may still extend _CANDIDATE_QUERY
+
+
+_WORKER_CLAIM_LOCK = text("SELECT pg_advisory_xact_lock(CAST(:j AS integer), CAST(:w AS integer))")
+
+
 def _claim(conn: Connection, job: JobInfo, worker: Principal, now: datetime) -> TaskView | None:
     """Lease the next object of the job to this worker (or give back the lease they hold): the task's view."""
+    postgres = is_postgres(conn)
+    if postgres:
+        # one claim at a time per worker and job: two requests of one worker at once would each see no lease
+        # held (neither sees the other's uncommitted one) and lease two objects; the second now waits for the
+        # first to commit, then finds its lease and gives it back. SQLite's single writer serializes them already.
+        conn.execute(_WORKER_CLAIM_LOCK, {"j": job.id, "w": worker.id})
+    if postgres and not job.gold_count:  # the common case in one statement; anything else the long way
+        task = _claim_one(conn, job, worker, now, guarded=True)
+        if task is not None:
+            return task
     ids = {"b_worker": worker.id, "b_job": job.id, "b_now": now, "b_n": job.workers_per_object}
     held, open_leases, blocked = _HELD_AND_OPEN.first(conn, ids)
     if held is not None:
@@ -131,14 +210,15 @@ def _claim(conn: Connection, job: JobInfo, worker: Principal, now: datetime) -> 
             task = _lease_gold(conn, job, worker, now)
             if task is not None or gold_only:
                 return task
-    skip_locked = is_postgres(conn)
+    if postgres:
+        # one statement skipping the rows other claims hold; if that finds nothing, the plain read below
+        # looks again without skipping, so "no task" is only said when there is none (the CAS keeps it right)
+        task = _claim_one(conn, job, worker, now)
+        if task is not None:
+            return task
     expired_checked = False
     while True:
-        # PostgreSQL: skip rows other claims hold; if that leaves nothing, look again without skipping
-        # (a plain read) so "no task" is only said when there is none. The CAS below keeps it correct.
-        candidates = (_CANDIDATES_SKIP_LOCKED if skip_locked else _CANDIDATES).rows(conn, ids)
-        if not candidates and skip_locked:
-            candidates = _CANDIDATES.rows(conn, ids)
+        candidates = _CANDIDATES.rows(conn, ids)
         if not candidates:
             # overdue leases are ended by the background runner; end them here too before saying "none"
             if expired_checked or not expire_leases(conn, job.id, now):
@@ -149,6 +229,21 @@ def _claim(conn: Connection, job: JobInfo, worker: Principal, now: datetime) -> 
             task = _lease_object(conn, job, worker, object_id, position, now)
             if task is not None:
                 return task
+
+
+def _claim_one(conn: Connection, job: JobInfo, worker: Principal, now: datetime, *,
+               guarded: bool = False) -> TaskView | None:
+    stmt = _CLAIM_ONE.get(guarded)
+    if stmt is None:
+        stmt = _CLAIM_ONE[guarded] = Prepared(_claim_statement(guarded=guarded))
+    expires = lease_expiry(now, job.task_time_limit_s)
+    row = stmt.first(conn, {"b_job": job.id, "b_worker": worker.id, "b_now": now, "b_expires": expires,
+                            "b_n": job.workers_per_object, "b_actor": worker.username,
+                            "b_max": job.max_concurrent_tasks})
+    if row is None:
+        return None
+    return _view(job, id=row.id, status=TaskStatus.LEASED, position=row.position, line=row.line,
+                 source_ref=row.source_ref, leased_at=now, lease_expires_at=expires)
 
 
 def _lease_gold(conn: Connection, job: JobInfo, worker: Principal, now: datetime) -> TaskView | None:
@@ -213,6 +308,31 @@ _COUNT_ANSWER = Prepared(update(DataObject).where(DataObject.id == bindparam("b_
                  ObjectStatus.READY), else_=DataObject.status)))
 
 
+
+
+def _submit_statement() -> Any:
+    """PostgreSQL: ``_SUBMIT``, ``_COUNT_ANSWER`` and the ``answer.submitted`` event in one statement; a row
+    when the compare-and-set on the open lease won, none when another action ended the lease first."""
+    submitted = (update(Task).where(Task.id == bindparam("b_task", type_=Integer()),
+                                    lease_open_sql(bindparam("b_now", type_=DateTime())))
+                 .values(status=TaskStatus.SUBMITTED, answer=bindparam("b_answer", type_=Text()),
+                         finished_at=bindparam("b_now", type_=DateTime()),
+                         time_spent_s=bindparam("b_spent", type_=Float()))
+                 .returning(Task.object_id).cte("submitted"))
+    counted = (update(DataObject).where(DataObject.id == submitted.c.object_id).values(
+        answer_count=DataObject.answer_count + 1,
+        status=case((and_(DataObject.answer_count + 1 >= _WANTED, DataObject.status == ObjectStatus.PENDING),
+                     ObjectStatus.READY), else_=DataObject.status))
+        .returning(DataObject.id, DataObject.position).cte("counted"))
+    event = insert(Event).from_select(
+        _EVENT_COLUMNS, _event_row("answer.submitted", counted.c.position, bindparam("b_task", type_=Integer()))
+        .select_from(counted)).cte("event")
+    return select(counted.c.id).add_cte(event)
+
+
+_SUBMIT_ONE = Prepared(_submit_statement())
+
+
 def _own_task(ctx: Context, conn: Connection, worker: Principal, task_id: int) -> tuple[Any, JobInfo]:
     """The task (with its object's position, ``job_status`` and ``is_member``) and its job, if the task is
     this worker's."""
@@ -252,16 +372,21 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer: Any
                 content = get_task_type(job.task_type).validate_answer(answer, job.labels)
             except ValidationError as exc:
                 problem = exc
-        if problem is None and not _SUBMIT.run(conn, {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
-                                                      "b_spent": (now - task.leased_at).total_seconds()}):
-            problem = _lost_race(conn, task_id)  # another action ended the lease since it was read
+        one_statement = is_postgres(conn)  # PostgreSQL: submit, count and event in one statement
+        if problem is None:
+            params = {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
+                      "b_spent": (now - task.leased_at).total_seconds(), "b_n": job.workers_per_object,
+                      "b_job": job.id, "b_actor": worker.username, "b_worker": worker.id}
+            if not (_SUBMIT_ONE.rows(conn, params) if one_statement else _SUBMIT.run(conn, params)):
+                problem = _lost_race(conn, task_id)  # another action ended the lease since it was read
         if problem is not None:
             record(conn, "answer.rejected", at=now, actor=worker.username, job_id=job.id,
                    dataset_object_id=task.position, task_id=task_id, worker_id=worker.id, reason=str(problem))
             raise KeepWrites(problem if isinstance(problem, ValidationError) else Conflict(problem, field="task_id"))
-        _COUNT_ANSWER.run(conn, {"b_object": task.object_id, "b_n": job.workers_per_object})
-        record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id,
-               dataset_object_id=task.position, task_id=task_id, worker_id=worker.id)
+        if not one_statement:
+            _COUNT_ANSWER.run(conn, {"b_object": task.object_id, "b_n": job.workers_per_object})
+            record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id,
+                   dataset_object_id=task.position, task_id=task_id, worker_id=worker.id)
         blocked = job.scores_workers and score_answer(conn, job, worker, task.gold, content, now)
         next_task = (_claim_checked(conn, job, task.job_status, task.is_member, worker, now)
                      if lease_next and not blocked else None)

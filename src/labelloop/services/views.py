@@ -265,3 +265,133 @@ class BlockView:
     released_tasks: int
     discarded_answers: int
     reopened_objects: int
+
+
+# The console's workforce, audit and administration pages (issue 17, part B)
+
+@dataclass(frozen=True, slots=True)
+class InviteView:
+    """A sign-up link to a work team; ``token`` (the link's secret) only when it is made, never again."""
+
+    id: int
+    team: str
+    note: str
+    created_by: str | None
+    created_at: datetime
+    expires_at: datetime
+    state: str  # pending | used | expired | revoked
+    used_by: str | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerJobHistory:
+    """One worker's work on one job: tasks submitted, median seconds per task, last submit, blocked."""
+
+    job: str
+    submitted: int
+    median_time_s: float | None
+    last_at: datetime | None
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerHistoryView:
+    username: str
+    role: str
+    created_at: datetime
+    teams: list[str]
+    jobs: list[WorkerJobHistory]
+    events: list[EventView]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """Events newest first, and the id to pass as ``before_id`` for the next (older) page, None at the end."""
+
+    events: list[EventView]
+    next_before_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobDeletedView:
+    name: str
+    objects: int
+    tasks: int
+    files_removed: int
+    files_error: str | None = None  # the output could not be removed (the job's rows are gone all the same)
+
+
+@dataclass(frozen=True, slots=True)
+class DataSetupView:
+    """A manifest made from the files found under a folder or bucket prefix (automated data setup)."""
+
+    manifest_uri: str
+    count: int
+    media: str  # image | text
+    first_refs: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AutoLabelRoundView:
+    """One round of automated data labeling (``services.autolabel.job_rounds``): the human labels it trained
+    on, the held-out validation and its accuracy with a 95% interval, the certified threshold (None: the model
+    could not be certified, it labeled nothing), what the model labeled and its accuracy's certified lower
+    bound on those labels."""
+
+    round: int
+    finished_at: datetime
+    human_batch: int  # objects people labeled for this round (validation included)
+    human_labeled_total: int  # every object people have labeled for automated labeling so far
+    train_size: int
+    validation_size: int
+    validation_accuracy: float  # model's agreement with the validation labels, all confidences
+    validation_ci_low: float  # Clopper-Pearson 95% interval of validation_accuracy
+    validation_ci_high: float
+    threshold: float | None
+    machine_labeled: int  # objects the model labeled in this round
+    machine_labeled_total: int
+    certified_accuracy: float | None  # lower bound (95%) of the accuracy of labels at or above the threshold
+    next_batch: int  # objects sent to people next (0: none)
+    model_arn: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AutoLabelView:
+    """A job's automated data labeling: its settings, state and rounds."""
+
+    job: str
+    target_accuracy: float
+    max_human_labeled: int | None
+    max_percentage_labeled: int | None
+    model: str  # "builtin:<featurizer>" or a bring-your-own-model URL
+    initial_model_arn: str | None
+    state: str  # labeling | done | stopped | failed
+    round: int
+    final_model_arn: str | None
+    failure: str | None
+    rounds: list[AutoLabelRoundView] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSummary:
+    """A work team on the console's workforce page."""
+
+    name: str
+    description: str
+    owner: str | None
+    members: list[str]
+    pending_invites: int
+    manageable: bool  # the viewer may add and remove members and invite
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """A user on the administration page."""
+
+    id: int
+    username: str
+    role: str
+    created_at: datetime
+    teams: int

@@ -389,6 +389,58 @@ class Storage:
         with self.open_write(uri) as f:
             f.write(data)
 
+    # --- listing and removing (the console's data setup and job deletion) ------------------------
+
+    def list_files(self, prefix: str, *, limit: int) -> list[str]:
+        """The URIs of the regular files under a folder or s3:// prefix the policy allows (recursively, sorted,
+        at most ``limit``; hidden names skipped). A local folder's files are checked one by one (a symlink out
+        of the allowed roots is left out)."""
+        target = self.check(prefix)
+        if isinstance(target, HttpUri):
+            raise Refused(f"{prefix}: a folder is a local path or an s3:// prefix, not http(s)://")
+        if isinstance(target, LocalUri):
+            root = os.path.realpath(target.path)
+            if not os.path.isdir(root):
+                raise FileNotFoundError(f"no folder {prefix}")
+            found: list[str] = []
+            for folder, dirs, files in os.walk(root):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    path = os.path.join(folder, name)
+                    if name.startswith(".") or not os.path.isfile(path):
+                        continue
+                    try:
+                        check_local(self.policy, os.path.realpath(path), path)
+                    except Refused:
+                        continue
+                    found.append(path)
+                    if len(found) >= limit:
+                        return found
+            return found
+        with _errors():
+            fs, path = self._fs(prefix)
+            keys = sorted(fs.find(path.rstrip("/") + "/"))
+        scheme = prefix.split("://", 1)[0]
+        return [f"{scheme}://{k}" for k in keys if not k.rsplit("/", 1)[-1].startswith(".")][:limit]
+
+    def remove_tree(self, prefix: str) -> int:
+        """Delete every object under a folder or s3:// prefix the policy allows writing; returns how many files
+        went. A prefix that does not exist removes nothing."""
+        target = self.check(prefix, write=True)
+        if isinstance(target, LocalUri):
+            root = Path(os.path.realpath(target.path))
+            if not root.is_dir():
+                return 0
+            count = sum(1 for p in root.rglob("*") if p.is_file() or p.is_symlink())
+            shutil.rmtree(root)
+            return count
+        with _errors():
+            fs, path = self._fs(prefix)
+            keys = fs.find(path.rstrip("/") + "/")
+            if keys:
+                fs.rm(keys)
+            return len(keys)
+
     # --- hooks -----------------------------------------------------------------------------------
 
     def post_json(self, url: str, payload: Any, *, timeout_s: float) -> tuple[int, bytes]:

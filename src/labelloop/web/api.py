@@ -133,11 +133,13 @@ def stop_job(name: str, ctx: Context = Ctx, principal: Principal = Me):
 
 
 @router.get("/jobs/{name}/export", tags=["jobs"], **documented(None, 400, 403, 404, extra={200: {
-    "description": "the job's consolidated labels, streamed (spacy: a tar of .spacy DocBin shards)",
-    "content": {"application/x-ndjson": {"schema": {}}, "text/plain": {"schema": {}},
+    "description": "the job's consolidated labels, streamed (spacy, yolo, yolo-seg, yolo-pose, voc, masks: a tar of "
+                   "their files)",
+    "content": {"application/x-ndjson": {"schema": {}}, "text/plain": {"schema": {}}, "application/json": {"schema": {}},
                 "application/x-tar": {"schema": {}}}}}))
-def export_job(name: str, format: Annotated[str, Query(max_length=16, description="spacy, conll or jsonl (those "
-                                                        "the job's task type has).")],
+def export_job(name: str, format: Annotated[str, Query(max_length=16, description="spacy, conll, jsonl, coco, yolo, "
+                                                        "yolo-seg, yolo-pose, voc or masks (those the job's task "
+                                                        "type has).")],
                lang: Annotated[str, Query(max_length=16, description="spaCy blank tokenizer language.")] = "xx",
                ctx: Context = Ctx, principal: Principal = Me):
     exp = export.export_job(ctx, principal, name, format, lang=lang)

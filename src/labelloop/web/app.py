@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from labelloop import __version__
 from labelloop.services.context import Context, build_context
 from labelloop.settings import Settings
-from labelloop.web import aws, docs_ui, errors, health, hook_s3, hooks_api, openapi, portal
+from labelloop.web import autolabel_api, aws, docs_ui, errors, health, hook_s3, hooks_api, openapi, portal
 from labelloop.web.api import router
+from labelloop.web.console import router as console_router
+from labelloop.web.console import workforce
 from labelloop.web.headers import SecurityHeaders
 from labelloop.web.hot import HotPaths
 from labelloop.web.limits import BodyLimit
@@ -45,10 +47,13 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None, 
     openapi.install(app)  # the description without FastAPI's 422s, with each route's statuses and bodies
     app.include_router(router)
     hooks_api.install(app)  # GET /api/v1/hooks
+    autolabel_api.install(app)  # /api/v1/jobs/{name}/autolabel (docs/automated-labeling.md)
     aws.install(app)  # the SageMaker API at /aws/sagemaker (boto3, the AWS CLI): outside the schema
     health.install(app)  # /healthz, /readyz, /metrics: outside the schema
     docs_ui.install(app)  # /docs from local files; before the portal's /static mount
     portal.install(app)
+    app.include_router(console_router)  # the requester console at /console (docs/console.md)
+    app.include_router(workforce.invite_router)  # /invite/{token}: a work team's sign-up link
     hook_s3.install(app)  # the read-only S3 endpoint of hooks' payloads (docs/hooks-and-templates.md)
     app.add_middleware(BodyLimit)  # the routes' body limits; the hot paths apply the same table themselves
     if hot_paths:

@@ -12,7 +12,10 @@
 Every response also gets ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin``; a
 response that set one of these headers itself keeps its own. Files under ``/static/`` are also sent with
 ``Access-Control-Allow-Origin: *``: the task frame's opaque origin loads the crowd elements as module
-scripts, which browsers fetch with CORS (no cookies are sent with them, and they are public files).
+scripts, which browsers fetch with CORS (no cookies are sent with them, and they are public files). So are
+the task's data links (``/data/<signed token>``, ``grant_read_access``): the link itself is the permission (no
+cookie is needed or sent), and a drawing tool must read an image's pixels (the mask a worker corrects) without
+the canvas being tainted.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        static = scope.get("path", "").startswith("/static/")
+        static = scope.get("path", "").startswith(("/static/", "/data/"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -16,6 +16,7 @@ MiB = 1 << 20
 #: (path prefix, path suffix, the largest body accepted in bytes); the first match wins.
 LIMITS: tuple[tuple[str, str, int], ...] = (
     ("/api/v1/worker/tasks/", "/submit", 16 * MiB),  # an answer, up to a segmentation mask's PNG
+    ("/console/create", "", 1100 * MiB),  # the wizard's manifest upload (services.data_setup applies manifest_max_mb)
     ("", "", 4 * MiB),  # everything else: small JSON bodies and forms
 )
 

@@ -28,7 +28,8 @@ pages = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 
 
-def _session_user(request: Request) -> Principal | None:
+def session_principal(request: Request) -> Principal | None:
+    """The signed-in user of the browser session (the portal's and the console's cookie), or None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -50,12 +51,12 @@ LOGIN_COOKIE = "labelloop_login"
 
 
 def _login_page(request: Request, status_code: int = 200, error: str | None = None,
-                username: str = "") -> HTMLResponse:
+                username: str = "", next_url: str = "") -> HTMLResponse:
     given = request.cookies.get(LOGIN_COOKIE)
     fresh = not given
     nonce = given or secrets.token_urlsafe(24)
     response = _page(request, "login.html", None, status_code=status_code, error=error,
-                     username=username[:200], login_csrf=csrf_token(context_of(request).secret_key, "login:" + nonce))
+                     username=username[:200], next_url=_safe_next(next_url), login_csrf=csrf_token(context_of(request).secret_key, "login:" + nonce))
     if fresh:
         response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict",
                             path="/portal/login", secure=request.url.scheme == "https")
@@ -69,24 +70,34 @@ def _login_csrf_ok(request: Request, given: str) -> bool:
     return hmac.compare_digest(csrf_token(context_of(request).secret_key, "login:" + nonce), given)
 
 
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a page of the portal or the console only (never another site)."""
+    if not target or len(target) > 2000 or "\\" in target or target.startswith("//"):
+        return ""
+    return target if target.split("?")[0].rstrip("/") in ("/portal", "/console") or target.startswith(
+        ("/portal/", "/console/")) else ""
+
+
 @router.get("/portal/login", response_class=HTMLResponse)
-def login_form(request: Request, error: str | None = None):
-    return _login_page(request, error=error)
+def login_form(request: Request, error: str | None = None, next: str = ""):
+    return _login_page(request, error=error, next_url=next)
 
 
 @router.post("/portal/login")
 def login(request: Request, username: str = Form(...), password: str = Form(...), csrf: str = Form(""),
-          ctx: Context = Depends(get_ctx)):
+          next: str = Form(""), ctx: Context = Depends(get_ctx)):
     if not _login_csrf_ok(request, csrf):
-        return _login_page(request, 403, "The sign-in form expired. Sign in again.")
+        return _login_page(request, 403, "The sign-in form expired. Sign in again.", next_url=next)
     try:
         principal = sign_in(request, ctx, username, password)
     except LimitExceeded:
-        return _login_page(request, 429, "Too many failed sign-ins. Wait a few minutes.", username)
+        return _login_page(request, 429, "Too many failed sign-ins. Wait a few minutes.", username, next)
     except Unauthorized:
-        return _login_page(request, 401, "Wrong username or password.", username)
+        return _login_page(request, 401, "Wrong username or password.", username, next)
     token = users.issue_token(ctx, principal, kind="session", ttl_s=SESSION_TTL_S)
-    response = RedirectResponse("/portal", status_code=303)
+    # requesters and admins land on the console (its nav links the worker portal); workers on the portal
+    landing = _safe_next(next) or ("/console" if principal.can_request else "/portal")
+    response = RedirectResponse(landing, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL_S, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
     return response
@@ -107,7 +118,7 @@ def logout(request: Request, csrf: str = Form(""), ctx: Context = Depends(get_ct
 
 @router.get("/portal", response_class=HTMLResponse)
 def home(request: Request, ctx: Context = Depends(get_ctx)):
-    me = _session_user(request)
+    me = session_principal(request)
     if me is None:
         return RedirectResponse("/portal/login", status_code=303)
     return _page(request, "jobs.html", me, jobs=[render.available_job(j) for j in tasks.available_jobs(ctx, me)],
@@ -116,7 +127,7 @@ def home(request: Request, ctx: Context = Depends(get_ctx)):
 
 @router.get("/portal/jobs/{name}", response_class=HTMLResponse)
 def work_page(name: str, request: Request, ctx: Context = Depends(get_ctx)):
-    me = _session_user(request)
+    me = session_principal(request)
     if me is None:
         return RedirectResponse("/portal/login", status_code=303)
     job = jobs.job_brief(ctx, me, name)  # a member's view: no URIs, label configuration or hooks
@@ -127,7 +138,7 @@ def work_page(name: str, request: Request, ctx: Context = Depends(get_ctx)):
 def task_html(task_id: TaskId, request: Request, ctx: Context = Depends(get_ctx)):
     """The task frame: the task's template as a whole page, for the portal's sandboxed <iframe>. Its own
     policy sandboxes it (an opaque origin) even when it is opened without the portal."""
-    me = _session_user(request)
+    me = session_principal(request)
     if me is None:
         raise Unauthorized("sign in first")
     status, body, error = 200, "", None

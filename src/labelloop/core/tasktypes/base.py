@@ -27,6 +27,10 @@ class Label:
     dataset_object_id: int
     value: Any
     metadata: dict[str, Any] = field(default_factory=dict)
+    # files the label refers to, ``(name, bytes)``: the consolidation step writes each under the job's output
+    # ``annotations/consolidated-annotation/output/`` and replaces a ``value`` equal to ``name`` by its URI
+    # (semantic segmentation's PNG label map)
+    files: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +51,13 @@ def creation_date(at: datetime) -> str:
 # types: the type's own keys, then the common ones
 _SINGLE = ("confidence", "job-name", "class-name", "human-annotated", "creation-date", "type")
 _MULTI = ("job-name", "class-map", "human-annotated", "creation-date", "confidence-map", "type")
+_BOXES = ("objects", "class-map", "type", "human-annotated", "creation-date", "job-name")
 GT_KEY_ORDER: dict[str, tuple[str, ...]] = {
     "groundtruth/image-classification": _SINGLE, "groundtruth/text-classification": _SINGLE,
     "groundtruth/image-classification-multilabel": _MULTI, "groundtruth/text-classification-multilabel": _MULTI,
+    # spec §2.4's examples of the image types
+    "groundtruth/object-detection": _BOXES, "labelloop/polygon": _BOXES, "labelloop/keypoint": _BOXES,
+    "groundtruth/semantic-segmentation": ("internal-color-map", "type", "human-annotated", "creation-date", "job-name"),
 }
 
 
@@ -130,6 +138,12 @@ class TaskType(ABC):
     def initial_value(self, prior: Any) -> Any:
         """An earlier job's label of this type as its element's ``initial-value`` (chained adjustment)."""
         raise NotImplementedError(self.name)
+
+    def initial_value_of(self, line: dict[str, Any], audit: str, labels: Sequence[str]) -> Any:
+        """The ``initial-value`` of a chained adjustment from the audited line: ``initial_value`` of the earlier
+        label by default; a type whose label holds class ids (boxes) also reads ``<audit>-metadata`` or the
+        job's ``labels``."""
+        return self.initial_value(line.get(audit))
 
     def preview(self, data: str, prior: Any) -> str:
         """Escaped HTML showing an earlier job's label of this type on its data (chained verification)."""

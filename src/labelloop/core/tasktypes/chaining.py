@@ -61,6 +61,7 @@ class Adjustment(TaskType):
         self.template, self.algorithms, self.min_labels, self.max_labels = (base.template, base.algorithms,
                                                                             base.min_labels, base.max_labels)
         self.reads_text_ref, self.export_formats = base.reads_text_ref, base.export_formats
+        self.lan_must_end_with_ref = base.lan_must_end_with_ref
 
     def line_checker(self, label_config: dict[str, Any], lan: str) -> Callable[[dict[str, Any]], str | None]:
         return _chained_checker(audit_lan(label_config, lan), None)
@@ -68,7 +69,8 @@ class Adjustment(TaskType):
     def task_input(self, line: dict[str, Any], label_config: dict[str, Any], short: str, full: str) -> dict[str, Any]:
         out = self.base.task_input(line, label_config, short, full)
         audit = str(label_config.get(AUDIT_KEY, ""))
-        out["initialValue"] = self.base.initial_value(line.get(audit)) if audit in line else []
+        labels = [x["label"] for x in label_config.get("labels", [])]
+        out["initialValue"] = self.base.initial_value_of(line, audit, labels) if audit in line else []
         return out
 
     def validate_answer(self, answer: Any, labels: Sequence[str]) -> dict[str, Any]:

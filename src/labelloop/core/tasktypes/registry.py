@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from labelloop.core.errors import ValidationError
 from labelloop.core.tasktypes.base import TaskType
+from labelloop.core.tasktypes.boxes import BOX_TYPES
 from labelloop.core.tasktypes.classification import (
     IMAGE_CLASSIFICATION,
     IMAGE_CLASSIFICATION_MULTILABEL,
@@ -12,6 +13,10 @@ from labelloop.core.tasktypes.classification import (
 )
 from labelloop.core.tasktypes.custom import Custom
 from labelloop.core.tasktypes.entities import NER_TYPES
+from labelloop.core.tasktypes.instances import INSTANCE_TYPES
+from labelloop.core.tasktypes.keypoints import KEYPOINT_TYPES
+from labelloop.core.tasktypes.polygons import POLYGON_TYPES
+from labelloop.core.tasktypes.segmentation import SEGMENTATION_TYPES
 
 TASK_TYPES: dict[str, TaskType] = {
     t.name: t
@@ -22,6 +27,7 @@ TASK_TYPES: dict[str, TaskType] = {
         TEXT_CLASSIFICATION_MULTILABEL,
         Custom(),
         *NER_TYPES,
+        *BOX_TYPES, *SEGMENTATION_TYPES, *POLYGON_TYPES, *KEYPOINT_TYPES, *INSTANCE_TYPES,
     )
 }
 

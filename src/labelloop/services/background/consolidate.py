@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from labelloop.core.lifecycle import ObjectStatus, TaskStatus, accepts_work
 from labelloop.core.quality.policy import needs_another_answer, wanted_after
 from labelloop.core.tasktypes import ObjectAnswers, TaskType, full_metadata, get_task_type
+from labelloop.core.tasktypes.base import Label, creation_date
 from labelloop.db.models import DataObject, Event, Job, Task, User
 from labelloop.services.background.base import JobPass, Outcome
 from labelloop.services.background.queries import has_objects
@@ -37,6 +38,7 @@ from labelloop.services.output import (
     write_worker_responses,
 )
 from labelloop.services.standing import add_agreement, answer_class
+from labelloop.storage import join
 
 WRITE_CHUNK = 500
 _COMPACT = (",", ":")
@@ -112,6 +114,7 @@ def consolidate_batch(ctx: Context, p: JobPass, state: str | None, finishing: bo
         made, state = task_type.consolidate_batch(
             new, history, labels, algorithm=job.consolidation_algorithm, workers_per_object=job.workers_per_object,
             state=state, final=finishing and len(ready) < limit)
+        made = _write_label_files(ctx, job, made, now)
         results = _results(job, task_type, made, response_uris, now, new)
     # adaptive consensus asks for more answers only while the job hands out work (not stopping, not past its end)
     response = _store(ctx, job, ready, results, now, state, reopen=accepts_work(p.status, job.ends_at, now))
@@ -254,6 +257,28 @@ def _from_hook(ctx: Context, job: Any, task_type: TaskType, targets: set[int], l
     return {pos: (contents[str(pos)][lan], contents[str(pos)].get(f"{lan}-metadata") or fallback)
             if str(pos) in contents else "the post-annotation hook returned no label for this object"
             for pos in targets}, answer
+
+
+def _write_label_files(ctx: Context, job: Any, made: list[Label], now: datetime) -> list[Label]:
+    """The files labels refer to (a semantic segmentation's PNG label map) written under the job's output
+    ``annotations/consolidated-annotation/output/<datasetObjectId>_<creation date>[_<name>]`` (Ground Truth's
+    names), each label's ``value`` naming a file replaced by its URI."""
+    out = []
+    for label in made:
+        if not label.files:
+            out.append(label)
+            continue
+        uris = {}
+        for name, data in label.files:
+            suffix = name if len(label.files) > 1 else name.rsplit(".", 1)[-1]
+            stem = f"{label.dataset_object_id}_{creation_date(now)}"
+            uri = join(job.output_uri, "annotations/consolidated-annotation/output",
+                       f"{stem}_{suffix}" if len(label.files) > 1 else f"{stem}.{suffix}")
+            ctx.storage.write_bytes(uri, data)
+            uris[name] = uri
+        value = uris.get(label.value, label.value) if isinstance(label.value, str) else label.value
+        out.append(Label(label.dataset_object_id, value, label.metadata))
+    return out
 
 
 def _results(job: Any, task_type: TaskType, made: list[Any], response_uris: dict[int, str],

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 from labelloop.core.lifecycle import JobStatus, allowed
 from labelloop.core.storage_policy import Refused
 from labelloop.db.models import Job
-from labelloop.services.background import consolidate, expire, finish, output, preannotate
+from labelloop.services.background import autolabel, consolidate, expire, finish, output, preannotate
 from labelloop.services.background.base import JobPass, Step
 from labelloop.services.context import Context
 from labelloop.services.events import record
@@ -35,6 +35,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("expired", expire.step),
     ("preprocessed", preannotate.step),
     ("consolidated", consolidate.step),
+    ("autolabeled", autolabel.step),
     ("finished", finish.step),
     ("manifests", output.step),
 )
