@@ -350,11 +350,11 @@ def test_a_box_jobs_results_draw_the_label_over_the_image_the_browser_can_load(a
     assert r.status_code == 200, r.text
     run_background_once(ctx, force_output=True)
 
-    browser = session(app, "req", "req-password")
-    for page in ("/console/jobs/boxes/results", "/console/jobs/boxes/objects/0"):
-        html = browser.get(page).text
-        assert '<image href="/console/jobs/boxes/objects/0/data"' in html, page
+    client = session(app, "req", "req-password")
+    for path in ("/console/jobs/boxes/results", "/console/jobs/boxes/objects/0"):
+        html = client.get(path).text
+        assert '<image href="/console/jobs/boxes/objects/0/data"' in html, path
         assert str(tmp_path) not in html.split("<svg", 1)[1].split("</svg>", 1)[0], "no server path in the drawing"
         assert "<rect" in html.split("<svg", 1)[1], "the box is drawn"
-    image = browser.get("/console/jobs/boxes/objects/0/data")
+    image = client.get("/console/jobs/boxes/objects/0/data")
     assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
