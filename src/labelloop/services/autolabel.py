@@ -95,10 +95,13 @@ def enable_autolabel(ctx: Context, principal: Principal, job_name: str, *, targe
     with ctx.engine.connect() as conn:
         row = _check(ctx, conn, principal, job_name)
         labels = [x["label"] for x in json.loads(row.label_config).get("labels", [])]
+        size = conn.execute(select(func.count()).select_from(DataObject).where(
+            DataObject.job_id == row.id, DataObject.is_gold.is_(False))).scalar_one()
     task_type = get_task_type(row.task_type)
     if task_type.autolabel is None or not task_type.autolabel.single_label:
         raise ValidationError(f"automated labeling applies to single-label image and text classification, not "
                               f"{row.task_type}", field="task_type")
+    _check_size(size)  # before the model: a job too small is refused whatever is installed
     stored_model = check_model(ctx, model, task_type.autolabel.media, labels)
     if initial_model_arn is not None:
         _check_initial(ctx, initial_model_arn, labels, stored_model)
@@ -116,10 +119,7 @@ def enable_autolabel(ctx: Context, principal: Principal, job_name: str, *, targe
                    DataObject.wanted)
             .where(DataObject.job_id == job.id, DataObject.is_gold.is_(False))
             .order_by(DataObject.position)).all()
-        if len(objects) < MIN_JOB_OBJECTS:
-            raise ValidationError(f"automated labeling needs a job of at least {MIN_JOB_OBJECTS} objects (this one "
-                                  f"has {len(objects)}): below it the certification cannot vouch for any label",
-                                  field="name")
+        _check_size(len(objects))
         _start(conn, job, objects, target, max_human, max_percentage, stored_model, initial_model_arn, seed, now)
         record(conn, "autolabel.enabled", at=now, actor=principal.username, job_id=job.id, target=target,
                max_human_labeled=max_human, max_percentage_labeled=max_percentage, model=stored_model,
@@ -129,6 +129,12 @@ def enable_autolabel(ctx: Context, principal: Principal, job_name: str, *, targe
     view = describe_autolabel(ctx, principal, job_name)
     assert view is not None
     return view
+
+
+def _check_size(objects: int) -> None:
+    if objects < MIN_JOB_OBJECTS:
+        raise ValidationError(f"automated labeling needs a job of at least {MIN_JOB_OBJECTS} objects (this one "
+                              f"has {objects}): below it the certification cannot vouch for any label", field="name")
 
 
 def _start(conn: Connection, job: Any, objects: list[Any], target: float, max_human: int | None,
