@@ -142,7 +142,7 @@ def demo(
     out.print(f"[bold]labelloop demo[/bold] ({'created ' + ', '.join(made) if made else 'reusing earlier setup'})")
     out.print(f"  API docs:      {base}/docs")
     out.print(f"  Worker portal: {base}/portal   sign in as worker1 / {WORKER_PASSWORD} (also worker2, worker3)")
-    out.print(f"  Requester:     requester / requester-password; admin / {ADMIN_PASSWORD} (API and CLI)")
+    out.print(f"  Console:       {base}/console  sign in as requester / requester-password (admin / {ADMIN_PASSWORD})")
     out.print(f"  Output:        {(data_dir / 'output').resolve()}/<job>/manifests/output/output.manifest")
     out.print(f"  Try: {_labelloop_command()} simulate digits --url {base} --truth {files['digits_truth']} --accuracy 0.8 "
               f"--database-url {settings.database_url}")
