@@ -32,8 +32,8 @@ from labelloop.core.tasktypes import get_task_type
 from labelloop.db.models import DataObject, Job, JobWorker, Task, User
 from labelloop.services.access import job_row_for, may_manage_job_sql
 from labelloop.services.context import Context, Principal
-from labelloop.services.jobs import label_counters
-from labelloop.services.views import EventView, LabelCounters, QualityView
+from labelloop.services.jobs import label_counters, leases_of
+from labelloop.services.views import EventView, LabelCounters, LeaseView, QualityView
 from labelloop.storage import Refused
 
 T = TypeVar("T")
@@ -83,15 +83,6 @@ class JobsPage:
 
 
 @dataclass(frozen=True, slots=True)
-class LeaseRow:
-    task_id: int
-    dataset_object_id: int
-    worker: str
-    leased_at: datetime
-    lease_expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Dashboard:
     """One job, live: the figures the job page shows and its JSON repeats every few seconds."""
 
@@ -104,7 +95,7 @@ class Dashboard:
     throughput_per_hour: float  # answers per hour, recently
     series: list[tuple[datetime, int]]  # (time, objects labeled by then)
     distribution: list[tuple[str, int]]  # (label, objects labeled so) for types with classes
-    leases: list[LeaseRow]  # the first open leases, soonest to expire first
+    leases: list[LeaseView]  # the first open leases, soonest to expire first
     open_leases: int
     updated_at: datetime
     stoppable: bool
@@ -329,13 +320,9 @@ def dashboard(ctx: Context, principal: Principal, name: str, *, leases: int = 20
             Task.job_id == job.id, Task.status == TaskStatus.SUBMITTED, Task.discarded.is_(False),
             Task.finished_at >= since)).scalar() or 0)
         window_s = min(RATE_WINDOW_S, max((now - job.created_at).total_seconds(), 1.0))
-        lease_q = (select(Task.id, DataObject.position, User.username, Task.leased_at, Task.lease_expires_at)
-                   .join(DataObject, DataObject.id == Task.object_id).join(User, User.id == Task.worker_id)
-                   .where(Task.job_id == job.id, Task.status == TaskStatus.LEASED)
-                   .order_by(Task.lease_expires_at, Task.id))
         open_count = int(conn.execute(select(func.count()).select_from(Task).where(
             Task.job_id == job.id, Task.status == TaskStatus.LEASED)).scalar() or 0)
-        lease_rows = [LeaseRow(*r) for r in conn.execute(lease_q.limit(leases))]
+        lease_rows = leases_of(conn, job.id, leases)
         labels = _label_names(job)
         series = _cached(conn, job, "series", lambda: _series(conn, job, now, row.objects))
         distribution = _cached(conn, job, "distribution", lambda: _distribution(conn, job, labels))

@@ -472,14 +472,15 @@ def describe_job(ctx: Context, principal: Principal, name: str) -> JobView:
         row = job_row_for(conn, name, principal)
         if not may_manage_job(principal, row.requester_id):
             raise Forbidden(f"only the owner of job '{row.name}' and admins read its details", field="name")
-        return dataclasses.replace(_describe(conn, row), open_leases=_open_leases(conn, row.id))
+        return dataclasses.replace(_describe(conn, row), open_leases=leases_of(conn, row.id))
 
 
-def _open_leases(conn: Connection, job_id: int) -> list[LeaseView]:
+def leases_of(conn: Connection, job_id: int, limit: int | None = None) -> list[LeaseView]:
+    """The job's open leases, soonest to expire first (the first ``limit`` of them)."""
     q = (select(Task.id, DataObject.position, User.username, Task.leased_at, Task.lease_expires_at)
          .join(DataObject, DataObject.id == Task.object_id).join(User, User.id == Task.worker_id)
          .where(Task.job_id == job_id, Task.status == TaskStatus.LEASED)
-         .order_by(Task.lease_expires_at, Task.id))
+         .order_by(Task.lease_expires_at, Task.id).limit(limit))
     return [LeaseView(task_id=t, dataset_object_id=o, worker=u, leased_at=a, lease_expires_at=e)
             for t, o, u, a, e in conn.execute(q)]
 
@@ -491,7 +492,7 @@ def open_leases(ctx: Context, principal: Principal, name: str) -> list[LeaseView
         row = job_row_for(conn, name, principal)
         if not may_manage_job(principal, row.requester_id):
             raise Forbidden(f"only the owner of job '{row.name}' and admins read its details", field="name")
-        return _open_leases(conn, row.id)
+        return leases_of(conn, row.id)
 
 
 def job_brief(ctx: Context, principal: Principal, name: str) -> JobBrief:
