@@ -25,7 +25,7 @@ import math
 import pickle
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +97,10 @@ def run(x: np.ndarray, truth: np.ndarray, k: int, *, target: float, workers: int
     r = Run(seed=seed, objects=n)
     p = plan(n, target)
     order = rng.permutation(n)
-    if baseline:  # Ground Truth: 10% validation (20% under 5,000), random batches
+    if baseline:  # Ground Truth: 10% validation (20% under 5,000), random batches of 2% of the job
         n_val = int((0.2 if n < 5000 else 0.1) * n)
+        batch = max(50, math.ceil(0.02 * n))
+        p = replace(p, batch=batch, first_batch=max(batch, math.ceil(0.02 * n)))
         val, train = order[:n_val], order[n_val:n_val + p.first_batch]
     else:
         val, train = order[:p.validation], order[p.validation:p.validation + p.first_batch]
@@ -165,12 +167,13 @@ def report(name: str, runs: list[Run], base: list[Run], target: float, workers: 
     def line(label: str, rs: list[Run]) -> None:
         human = np.mean([x.human / x.objects for x in rs])
         final = np.mean([x.final_right / x.objects for x in rs])
-        mach = np.array([x.machine_accuracy for x in rs])
+        mach = np.array([x.machine_accuracy for x in rs if x.machine])
         share_m = np.mean([x.machine / x.objects for x in rs])
         met = [x.seed for x in rs if not (x.machine_accuracy >= target or x.machine == 0)]
+        acc = f"mean {mach.mean():.4f} min {mach.min():.4f}" if len(mach) else "n/a (the model labeled nothing)"
         print(f"  {label:<9} people {human:6.1%} (min {min(x.human / x.objects for x in rs):.1%}, max "
               f"{max(x.human / x.objects for x in rs):.1%}) | model labeled {share_m:6.1%} | final accuracy {final:.4f} | "
-              f"machine accuracy mean {np.nanmean(mach):.4f} min {np.nanmin(mach):.4f} | below target in "
+              f"machine accuracy {acc} | below target in "
               f"{len(met)}/{len(rs)} seeds {met} | human cost {np.mean([x.answers / (x.objects * workers) for x in rs]):.1%}"
               f" of all by hand | {np.mean([x.seconds for x in rs]):.1f} s, {np.mean([x.rounds for x in rs]):.1f} rounds")
 
@@ -232,12 +235,37 @@ def rt_polarity(folder: Path, featurizer: str) -> tuple[np.ndarray, np.ndarray]:
         lines = (folder / name).read_bytes().decode("latin-1").splitlines()
         texts += [t.strip() for t in lines if t.strip()]
         y += [label] * sum(1 for t in lines if t.strip())
+    import hashlib
+
     from labelloop.ml.features import featurizer as make
 
-    t = time.perf_counter()
-    x = make(featurizer).features(texts)
-    print(f"{len(texts)} sentences embedded with {featurizer} in {time.perf_counter() - t:.0f} s")
+    # the embeddings, cached by featurizer and the sentences' hash (.cache/ is gitignored): reruns skip MiniLM
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    cache = Path(__file__).resolve().parent.parent / ".cache" / f"rt-polarity-{featurizer}-{digest}.npy"
+    if cache.exists():
+        x = np.load(cache)
+        print(f"{len(texts)} sentences, {featurizer} features from {cache}")
+    else:
+        t = time.perf_counter()
+        x = make(featurizer).features(texts)
+        print(f"{len(texts)} sentences embedded with {featurizer} in {time.perf_counter() - t:.0f} s")
+        cache.parent.mkdir(exist_ok=True)
+        np.save(cache, x)
     return x, np.array(y)
+
+
+def text_summary(name: str, featurizer: str, shares: list[tuple[float, list[Run], list[Run]]]) -> None:
+    """The share of the objects the model could label at each target, and its labels' accuracy against it."""
+    print(f"{name} with {featurizer}: the share of objects the model labeled, and the machine labels' accuracy")
+    for t, ours, base in shares:
+        for label, rs in (("certified", ours), ("baseline", base)):
+            share = np.mean([x.machine / x.objects for x in rs])
+            acc = [x.machine_accuracy for x in rs if x.machine]
+            met = sum(1 for x in rs if x.machine and x.machine_accuracy >= t)
+            at = (f"accuracy mean {np.mean(acc):.4f} min {min(acc):.4f}, at or above {t} in {met}/{len(acc)} seeds "
+                  "that labeled anything" if acc else "nothing labeled, so nothing below the target")
+            print(f"  target {t:.2f} {label:<9}: {share:6.1%} of {rs[0].objects} objects ({len(rs)} seeds); {at}")
+    sys.stdout.flush()
 
 
 def cases(args: argparse.Namespace) -> None:
@@ -250,11 +278,15 @@ def cases(args: argparse.Namespace) -> None:
     else:
         x, y = rt_polarity(Path(args.path), args.featurizer)
         target, workers, name = args.target or 0.95, 3, "rt-polarity"
+    shares = []
     for t in ([target] if args.data == "mnist" else sorted({target, 0.90}, reverse=True)):
         ours = [run(x, y, int(y.max()) + 1, target=t, workers=workers, seed=s, baseline=False, adaptive=args.adaptive)
                 for s in range(args.seeds)]
         base = [run(x, y, int(y.max()) + 1, target=t, workers=workers, seed=s, baseline=True) for s in range(args.seeds)]
         report(name, ours, base, t, workers)
+        shares.append((t, ours, base))
+    if args.data == "text":
+        text_summary(name, args.featurizer, shares)
 
 
 def min_size(args: argparse.Namespace) -> None:
@@ -278,16 +310,19 @@ def min_size(args: argparse.Namespace) -> None:
 
 def e2e(args: argparse.Namespace) -> None:
     """One MNIST job end to end: PNG files, ``labelloop serve`` on SQLite (its background process runs the
-    rounds), the v1 API, ``labelloop simulate``'s workers answering over HTTP; figures against the truth."""
+    rounds), the v1 API, ``labelloop simulate``'s workers answering over HTTP; figures against the truth, and
+    where the wall time went (setup, people, the model's rounds)."""
     import os
     import subprocess
     import tempfile
+    from datetime import UTC, datetime
 
     import httpx
     from PIL import Image
 
     from labelloop import sim
 
+    t0 = time.perf_counter()
     x, y = mnist(args.n)
     workers = 1 if args.case == "a" else 3
     target = args.target or (0.98 if args.case == "a" else 0.95)
@@ -302,10 +337,12 @@ def e2e(args: argparse.Namespace) -> None:
     (tmp / "in.manifest").write_text("\n".join(lines) + "\n")
     (tmp / "labels.json").write_text(json.dumps({"document-version": "2018-11-28",
                                                  "labels": [{"label": str(d)} for d in range(10)]}))
+    pngs_s = time.perf_counter() - t0
     env = {**os.environ, "LABELLOOP_DATABASE_URL": f"sqlite:///{tmp}/db.sqlite", "LABELLOOP_DATA_DIR": str(tmp / "data"),
            "LABELLOOP_STORAGE_ALLOW": str(tmp), "LABELLOOP_CONSOLIDATION_INTERVAL_S": "0"}
     cli = [sys.executable, "-m", "labelloop.cli.main"]
-    names = [f"w{i}" for i in range(max(3, workers))]
+    most = ADAPTIVE_MAX if args.adaptive and workers > 1 else workers
+    names = [f"w{i}" for i in range(max(3, most))]
     for cmd in (["users", "create", "admin", "--role", "admin", "--password", "admin-password"],
                 ["users", "create", "req", "--role", "requester", "--password", "req-password"],
                 ["teams", "create", "crew"],
@@ -316,6 +353,8 @@ def e2e(args: argparse.Namespace) -> None:
     server = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"))  # noqa: SIM115
     url = f"http://127.0.0.1:{port}"
+    stats = sim.Stats()
+    people_s = 0.0
     try:
         for _ in range(300):
             try:
@@ -323,20 +362,27 @@ def e2e(args: argparse.Namespace) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        start = time.perf_counter()
+        setup_s = time.perf_counter() - t0
+        start, started_at = time.perf_counter(), datetime.now(UTC)
         req = {"Authorization": f"Bearer {sim.sign_in(url, 'req', 'req-password')}"}
         r = httpx.post(f"{url}/api/v1/jobs", headers=req, timeout=600, json={
             "name": "mnist", "task_type": "image-classification", "label_attribute_name": "digit",
             "input_manifest_uri": str(tmp / "in.manifest"), "label_config_uri": str(tmp / "labels.json"),
-            "output_uri": str(tmp / "out"), "team": "crew", "workers_per_object": workers})
+            "output_uri": str(tmp / "out"), "team": "crew", "workers_per_object": most,
+            **({"min_workers_per_object": workers, "confidence_target": ADAPTIVE_TARGET} if most > workers else {})})
         r.raise_for_status()
         r = httpx.post(f"{url}/api/v1/jobs/mnist/autolabel", headers=req, timeout=60,
                        json={"target_accuracy": target, "model": f"builtin:{args.featurizer}"})
         r.raise_for_status()
+        create_s = time.perf_counter() - start
         oracle = sim.Oracle(truth, accuracy=1.0 if workers == 1 else WORKER_ACCURACY, seed=1)
         tokens = [sim.sign_in(url, w, "worker-password") for w in names]
         while True:
-            sim.run_workers(url, "mnist", [], oracle, tokens=tokens)
+            t = time.perf_counter()
+            before = stats.submitted
+            sim.run_workers(url, "mnist", [], oracle, tokens=tokens, stats=stats)
+            if stats.submitted > before:
+                people_s += time.perf_counter() - t
             job = httpx.get(f"{url}/api/v1/jobs/mnist", headers=req, timeout=60).json()
             if job["status"] != "InProgress":
                 break
@@ -352,10 +398,29 @@ def e2e(args: argparse.Namespace) -> None:
     machine = [o for o in out if o.get("digit-metadata", {}).get("human-annotated") == "no"]
     labeled = [o for o in out if "digit" in o]
     right = lambda rows: sum(str(o["digit"]) == truth[o["source-ref"].rsplit("/", 1)[1]] for o in rows)  # noqa: E731
-    print(f"MNIST ({args.case}) end to end through the HTTP API, {args.n} objects, target {target}: {job['status']}, "
-          f"people {c['HumanLabeled'] / args.n:.1%}, model {c['MachineLabeled'] / args.n:.1%}, machine accuracy "
-          f"{right(machine) / max(1, len(machine)):.4f}, final accuracy {right(labeled) / args.n:.4f}, "
-          f"{len(auto['rounds'])} rounds, {seconds:.0f} s")
+    rounds = auto["rounds"]
+    print(f"MNIST ({args.case}) end to end through the HTTP API, {args.n} objects, {workers} worker(s) per object, "
+          f"target {target}, featurizer {args.featurizer}: {job['status']}")
+    print(f"  people labeled {c['HumanLabeled'] / args.n:.1%} ({c['HumanLabeled']} objects, {stats.submitted} "
+          f"answers, {stats.errors} errors) | model labeled {c['MachineLabeled'] / args.n:.1%} at machine accuracy "
+          f"{right(machine) / max(1, len(machine)):.4f} | final accuracy {right(labeled) / args.n:.4f} "
+          f"({len(labeled)} labeled) | {len(rounds)} rounds | wall time {seconds:.0f} s "
+          f"(+{setup_s:.0f} s setup)")
+    print(f"  phases: PNG files {pngs_s:.0f} s; users and server start {setup_s - pngs_s:.0f} s; job creation and "
+          f"automated labeling turned on {create_s:.0f} s; simulated workers answering {people_s:.0f} s; the rest, "
+          f"{seconds - create_s - people_s:.0f} s, waiting for the model's rounds (features, training, "
+          f"certification, selection, writes) and the job's completion")
+
+    def at(r: dict) -> float:
+        return (datetime.fromisoformat(r["finished_at"].replace("Z", "+00:00")).replace(tzinfo=UTC)
+                - started_at).total_seconds()
+
+    for r in rounds:
+        print(f"    round {r['round']:>2} done at {at(r):5.0f} s: people {r['human_labeled_total']:>5} "
+              f"(batch {r['human_batch']}), validation {r['validation_size']} at {r['validation_accuracy']}, "
+              f"threshold {r['threshold']}, model labeled {r['machine_labeled']} (total "
+              f"{r['machine_labeled_total']}), certified {r['certified_accuracy']}, next batch {r['next_batch']}")
+    print(f"  files: {tmp}")
 
 
 def main() -> None:

@@ -189,3 +189,43 @@ def test_one_worker_asking_twice_at_once_holds_one_task(ctx, people, server, tex
         for c in clients.values():
             c.close()
     _check_invariants(ctx)
+
+
+def test_submit_and_next_racing_a_next_task_of_one_worker_holds_one_task(ctx, people, server, text_job_spec):
+    """A submit with ``next`` (one statement on PostgreSQL, without the claim's advisory lock) and a
+    ``next-task`` of the same worker at once: the answer is stored and the worker holds one lease."""
+    clients = {n: httpx.Client(base_url=server, headers={"Authorization": f"Bearer {issue_token(ctx, people[n])}"},
+                               timeout=GUARD_S) for n in ("req", "w1")}
+    try:
+        for trial in range(TRIALS):
+            name = f"next-race-{trial}"
+            assert clients["req"].post("/api/v1/jobs", json=text_job_spec(name=name, n=4, workers_per_object=1)
+                                       ).status_code == 201
+            r = clients["w1"].post(f"/api/v1/worker/jobs/{name}/next-task")
+            assert r.status_code == 200, r.text
+            task_id = r.json()["task_id"]
+            barrier = threading.Barrier(2)
+
+            def go(action, barrier=barrier):
+                barrier.wait(GUARD_S)
+                return action()
+
+            def submit_next(task_id=task_id):
+                return clients["w1"].post(f"/api/v1/worker/tasks/{task_id}/submit", json={"answer": POS, "next": True})
+
+            def ask(name=name):
+                return clients["w1"].post(f"/api/v1/worker/jobs/{name}/next-task")
+
+            with ThreadPoolExecutor(2) as pool:
+                s, n = (f.result(GUARD_S) for f in [pool.submit(go, submit_next), pool.submit(go, ask)])
+            assert (s.status_code, n.status_code) == (200, 200), (s.text, n.text)
+            assert s.json()["next_task"] is not None
+            with ctx.engine.connect() as conn:
+                leased = conn.execute(select(Task.id).join(Job, Job.id == Task.job_id)
+                                      .where(Job.name == name, Task.status == "leased")).scalars().all()
+            assert leased == [s.json()["next_task"]["task_id"]], "one worker holds one task of a job at a time"
+            assert n.json()["task_id"] in (task_id, *leased)
+    finally:
+        for c in clients.values():
+            c.close()
+    _check_invariants(ctx)

@@ -16,12 +16,33 @@ from labelloop.core.autolabel import (
     plan,
     select_batch,
 )
-from labelloop.core.autolabel.certify import lower_bound
+from labelloop.core.autolabel.certify import TOLERATE, lower_bound, min_covered
 
 
 def test_the_fewest_perfect_labels_that_can_certify_a_target():
     assert min_validation_correct(0.95) == 59 and min_validation_correct(0.98) == 149
     assert lower_bound(59, 59) >= 0.95 > lower_bound(58, 58)
+
+
+def test_min_covered_is_the_fewest_labels_that_survive_that_many_disagreements():
+    assert min_covered(0.98, 0) == 149
+    for target in (0.9, 0.95, 0.98):
+        for errors in (1, 2, 3):
+            n = min_covered(target, errors)
+            assert lower_bound(n - errors, n) >= target > lower_bound(n - 1 - errors, n - 1)
+
+
+def test_two_disagreements_among_the_most_confident_do_not_end_the_sequence():
+    # 600 validation objects, the two most confident wrong, the least confident 100 wrong: the sequence starts
+    # with enough objects above its first threshold that the two early errors still pass at 0.98
+    conf = np.linspace(0.999, 0.5, 600)
+    correct = np.ones(600, dtype=bool)
+    correct[[0, 1]] = False
+    correct[500:] = False
+    assert TOLERATE >= 2
+    cert = certify_threshold(conf, correct, 0.98)
+    assert cert.threshold is not None and 400 <= cert.covered <= 500
+    assert cert.lower_bound is not None and cert.lower_bound >= 0.98
 
 
 def test_clopper_pearson_matches_known_values():
@@ -115,8 +136,8 @@ def test_a_batch_larger_than_the_pool_takes_the_pool():
 
 def test_plan_keeps_the_validation_sample_small():
     p = plan(20000, 0.98)
-    assert p.validation <= 0.05 * 20000 and p.validation >= 2 * min_validation_correct(0.98)
-    assert p.max_validation == 1000 and 50 <= p.batch <= 1000
+    assert p.validation <= 0.05 * 20000 and p.validation >= 1.5 * min_covered(0.98, TOLERATE)
+    assert p.max_validation == 1000 and p.batch == 100 and p.first_batch == p.validation
     assert plan(MIN_JOB_OBJECTS, 0.95).validation >= min_validation_correct(0.95)
 
 

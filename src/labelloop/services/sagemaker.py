@@ -31,7 +31,7 @@ from labelloop.core.errors import Forbidden, LabelloopError, LimitExceeded, NotF
 from labelloop.core.lifecycle import JobStatus
 from labelloop.core.names import validate_job_name
 from labelloop.core.tasktypes.registry import TASK_TYPES
-from labelloop.db.models import AwsJob, Job
+from labelloop.db.models import AutoLabelJob, AwsJob, Job
 from labelloop.services import jobs
 from labelloop.services.context import Context, Principal
 from labelloop.services.sagemaker_common import (
@@ -79,6 +79,7 @@ class LabelingJobView:
     role_arn: str | None  # None: made through the v1 API or the CLI
     request: dict[str, Any] | None  # the CreateLabelingJob request (without Tags), as it was given
     tags: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    final_model_arn: str | None = None  # automated labeling's last model (FinalActiveLearningModelArn)
 
     @property
     def output_ready(self) -> bool:
@@ -340,7 +341,9 @@ def describe_labeling_job(ctx: Context, principal: Principal, req: dict[str, Any
         raise _not_found(exc, name) from None
     with ctx.engine.connect() as conn:
         tags = job_tags(conn, job_arn(ctx, job.name))
-    return _view(ctx, job, _extras(ctx, [job.name]), tags)
+        final = conn.execute(select(AutoLabelJob.final_model_arn).join(Job, Job.id == AutoLabelJob.job_id)
+                             .where(Job.name_key == job.name.lower())).scalar()
+    return dataclasses.replace(_view(ctx, job, _extras(ctx, [job.name]), tags), final_model_arn=final)
 
 
 def stop_labeling_job(ctx: Context, principal: Principal, req: dict[str, Any]) -> None:

@@ -143,25 +143,34 @@ def _event_row(kind: str, position: Any, task_id: Any) -> Any:
 _EVENT_COLUMNS = ["at", "kind", "actor", "job_id", "dataset_object_id", "task_id", "worker_id", "detail"]
 
 
-def _claim_statement(*, guarded: bool = False) -> Any:
+def _claim_statement(*, guarded: bool = False, after: Any = None) -> Any:
     """PostgreSQL: a whole claim in one statement. The first candidate no concurrent claim holds (``FOR
     UPDATE SKIP LOCKED``, so concurrent claims spread over objects instead of queueing on one) gets the
     compare-and-set on ``active_count``, its task row and its ``task.leased`` event; no row when there is
     none (the caller then reads without skipping, see ``_claim``). ``guarded`` adds what ``_HELD_AND_OPEN``
     checks (the worker holds no open lease on the job, is not blocked from it, and the job has fewer than
     ``b_max`` open leases), so that a submit-and-next needs no other statement to lease; when any of them
-    fails it leases nothing and the caller takes the long way."""
+    fails it leases nothing and the caller takes the long way.
+
+    ``after``: the CTE of a submit of task ``b_task`` in the same statement (``_submit_and_claim``). The
+    claim then leases only if that submit won, and it does not count ``b_task`` as held or open: the
+    statement's snapshot still sees it leased (its CTEs all read the snapshot taken before any of them ran).
+    Returns ``(won, task, event)`` CTEs."""
     first = _CANDIDATE_QUERY.with_only_columns(DataObject.id).limit(1).with_for_update(skip_locked=True)
     guards: list[Any] = []
     if guarded:
+        others: list[Any] = [] if after is None else [Task.id != bindparam("b_task", type_=Integer())]
         held = exists().where(Task.worker_id == bindparam("b_worker"), Task.job_id == bindparam("b_job"),
-                              lease_open_sql(bindparam("b_now", type_=DateTime())))
+                              lease_open_sql(bindparam("b_now", type_=DateTime())), *others)
         blocked = (select(JobWorker.blocked).where(JobWorker.job_id == bindparam("b_job"),
                                                    JobWorker.worker_id == bindparam("b_worker"))
                    .scalar_subquery())
         open_leases = (select(func.count()).select_from(Task)
-                       .where(Task.job_id == bindparam("b_job"), Task.status == TaskStatus.LEASED).scalar_subquery())
+                       .where(Task.job_id == bindparam("b_job"), Task.status == TaskStatus.LEASED, *others)
+                       .scalar_subquery())
         guards = [~held, ~func.coalesce(blocked, False), open_leases < bindparam("b_max", type_=Integer())]
+        if after is not None:
+            guards.append(exists(select(after.c.id)))
     won = (update(DataObject)
            .where(DataObject.id == first.scalar_subquery(), DataObject.status == ObjectStatus.PENDING,
                   DataObject.active_count < _WANTED, *guards)
@@ -176,6 +185,11 @@ def _claim_statement(*, guarded: bool = False) -> Any:
     event = insert(Event).from_select(
         _EVENT_COLUMNS, _event_row("task.leased", won.c.position, task.c.id).select_from(
             task.join(won, won.c.id == task.c.object_id))).cte("event")
+    return won, task, event
+
+
+def _claim_one_statement(*, guarded: bool = False) -> Any:
+    won, task, event = _claim_statement(guarded=guarded)
     return (select(task.c.id, won.c.position, won.c.line, won.c.source_ref)
             .select_from(task.join(won, won.c.id == task.c.object_id)).add_cte(event))
 
@@ -235,7 +249,7 @@ def _claim_one(conn: Connection, job: JobInfo, worker: Principal, now: datetime,
                guarded: bool = False) -> TaskView | None:
     stmt = _CLAIM_ONE.get(guarded)
     if stmt is None:
-        stmt = _CLAIM_ONE[guarded] = Prepared(_claim_statement(guarded=guarded))
+        stmt = _CLAIM_ONE[guarded] = Prepared(_claim_one_statement(guarded=guarded))
     expires = lease_expiry(now, job.task_time_limit_s)
     row = stmt.first(conn, {"b_job": job.id, "b_worker": worker.id, "b_now": now, "b_expires": expires,
                             "b_n": job.workers_per_object, "b_actor": worker.username,
@@ -310,9 +324,9 @@ _COUNT_ANSWER = Prepared(update(DataObject).where(DataObject.id == bindparam("b_
 
 
 
-def _submit_statement() -> Any:
-    """PostgreSQL: ``_SUBMIT``, ``_COUNT_ANSWER`` and the ``answer.submitted`` event in one statement; a row
-    when the compare-and-set on the open lease won, none when another action ended the lease first."""
+def _submit_ctes() -> tuple[Any, Any]:
+    """PostgreSQL: ``_SUBMIT``, ``_COUNT_ANSWER`` and the ``answer.submitted`` event as CTEs: ``counted``
+    has a row when the compare-and-set on the open lease won, none when another action ended it first."""
     submitted = (update(Task).where(Task.id == bindparam("b_task", type_=Integer()),
                                     lease_open_sql(bindparam("b_now", type_=DateTime())))
                  .values(status=TaskStatus.SUBMITTED, answer=bindparam("b_answer", type_=Text()),
@@ -326,11 +340,38 @@ def _submit_statement() -> Any:
         .returning(DataObject.id, DataObject.position).cte("counted"))
     event = insert(Event).from_select(
         _EVENT_COLUMNS, _event_row("answer.submitted", counted.c.position, bindparam("b_task", type_=Integer()))
-        .select_from(counted)).cte("event")
+        .select_from(counted)).cte("submitted_event")
+    return counted, event
+
+
+def _submit_statement() -> Any:
+    """PostgreSQL: the submit, its count and its event in one statement (see ``_submit_ctes``)."""
+    counted, event = _submit_ctes()
     return select(counted.c.id).add_cte(event)
 
 
+def _submit_and_claim_statement() -> Any:
+    """PostgreSQL: a submit-and-next in one statement: the submit's CTEs, then the guarded claim, which
+    leases only if the submit won. One row when the submit won, with the new task's columns (NULL when the
+    claim leased nothing: the caller takes the long way); no row when it lost."""
+    counted, submitted_event = _submit_ctes()
+    won, task, event = _claim_statement(guarded=True, after=counted)
+    leased = (select(task.c.id, won.c.position, won.c.line, won.c.source_ref)
+              .select_from(task.join(won, won.c.id == task.c.object_id)).subquery("leased"))
+    return (select(counted.c.id.label("object_id"), leased.c.id, leased.c.position, leased.c.line,
+                   leased.c.source_ref)
+            .select_from(counted.outerjoin(leased, literal(True)))
+            .add_cte(submitted_event).add_cte(event))
+
+
 _SUBMIT_ONE = Prepared(_submit_statement())
+_SUBMIT_AND_CLAIM: list[Prepared] = []  # built on first use, like _CLAIM_ONE
+
+
+def _submit_and_claim() -> Prepared:
+    if not _SUBMIT_AND_CLAIM:
+        _SUBMIT_AND_CLAIM.append(Prepared(_submit_and_claim_statement()))
+    return _SUBMIT_AND_CLAIM[0]
 
 
 def _own_task(ctx: Context, conn: Connection, worker: Principal, task_id: int) -> tuple[Any, JobInfo]:
@@ -373,11 +414,22 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer: Any
             except ValidationError as exc:
                 problem = exc
         one_statement = is_postgres(conn)  # PostgreSQL: submit, count and event in one statement
+        # PostgreSQL, the common submit-and-next: the submit and the claim of the next task in one statement
+        fused = (one_statement and lease_next and not job.scores_workers and not job.gold_count
+                 and may_see_job(worker, job.requester_id, task.is_member)
+                 and may_work_on_job(worker, task.is_member, task.job_status, job.ends_at, now))
+        leased: Any = None
         if problem is None:
             params = {"b_task": task_id, "b_answer": json.dumps(content), "b_now": now,
                       "b_spent": (now - task.leased_at).total_seconds(), "b_n": job.workers_per_object,
                       "b_job": job.id, "b_actor": worker.username, "b_worker": worker.id}
-            if not (_SUBMIT_ONE.rows(conn, params) if one_statement else _SUBMIT.run(conn, params)):
+            if fused:
+                params.update(b_expires=lease_expiry(now, job.task_time_limit_s), b_max=job.max_concurrent_tasks)
+                won = _submit_and_claim().rows(conn, params)
+                leased = won[0] if won else None
+            else:
+                won = _SUBMIT_ONE.rows(conn, params) if one_statement else _SUBMIT.run(conn, params)
+            if not won:
                 problem = _lost_race(conn, task_id)  # another action ended the lease since it was read
         if problem is not None:
             record(conn, "answer.rejected", at=now, actor=worker.username, job_id=job.id,
@@ -387,6 +439,14 @@ def submit_annotation(ctx: Context, worker: Principal, task_id: int, answer: Any
             _COUNT_ANSWER.run(conn, {"b_object": task.object_id, "b_n": job.workers_per_object})
             record(conn, "answer.submitted", at=now, actor=worker.username, job_id=job.id,
                    dataset_object_id=task.position, task_id=task_id, worker_id=worker.id)
+        if fused:
+            # no advisory lock (see _claim) is needed for this claim: until this transaction commits, every
+            # other transaction sees the worker's lease on this task open, so none of them leases them another
+            next_task = (_claim(conn, job, worker, now) if leased.id is None else _view(
+                job, id=leased.id, status=TaskStatus.LEASED, position=leased.position, line=leased.line,
+                source_ref=leased.source_ref, leased_at=now, lease_expires_at=params["b_expires"]))
+            return SubmitView(task_id=task_id, status=TaskStatus.SUBMITTED, dataset_object_id=task.position,
+                              job=job.name, next_task=next_task, leased_next=True)
         blocked = job.scores_workers and score_answer(conn, job, worker, task.gold, content, now)
         next_task = (_claim_checked(conn, job, task.job_status, task.is_member, worker, now)
                      if lease_next and not blocked else None)

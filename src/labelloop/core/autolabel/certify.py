@@ -27,7 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import beta
 
-__all__ = ["Certificate", "certify_threshold", "clopper_pearson", "min_validation_correct"]
+__all__ = ["Certificate", "certify_threshold", "clopper_pearson", "min_covered", "min_validation_correct"]
+
+#: The first threshold tested covers enough validation labels to survive this many disagreements: with fewer,
+#: one early disagreement among the model's most confident objects would end the sequence at once.
+TOLERATE = 2
 
 
 def clopper_pearson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -50,6 +54,17 @@ def min_validation_correct(target: float, alpha: float = 0.05) -> int:
     """The fewest validation labels, all agreeing with the model, whose lower bound reaches ``target``:
     ``alpha ** (1/n) >= target`` (59 at 0.95, 149 at 0.98). No certificate exists with fewer above the threshold."""
     return math.ceil(math.log(alpha) / math.log(target))
+
+
+def min_covered(target: float, errors: int, alpha: float = 0.05) -> int:
+    """The fewest validation labels above a threshold whose lower bound still reaches ``target`` with ``errors``
+    of them disagreeing (``min_validation_correct`` at 0 errors; 237 at 0.98 with 1, 315 with 2)."""
+    n = min_validation_correct(target, alpha)
+    while lower_bound(float(n - errors), n, alpha) < target:
+        n += max(1, n // 100)
+    while n > errors + 1 and lower_bound(float(n - 1 - errors), n - 1, alpha) >= target:
+        n -= 1
+    return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +95,10 @@ def certify_threshold(
     """Certify a threshold on validation objects: the model's ``confidence`` in its label for each, whether it
     ``correct``-ly agrees with the human label, and optionally each human label's probability of being wrong
     (1 - its consolidation posterior). The candidates are at most ``max_thresholds`` distinct confidences
-    (evenly spaced in rank, highest first) such that each leaves at least ``min_validation_correct`` objects
-    and a quarter of the validation sample above it."""
+    (evenly spaced in rank, highest first) such that each leaves at least ``min_covered(target, e)`` objects
+    above it, for the largest ``e`` up to ``TOLERATE`` that leaves 30% of the sample below (at least
+    ``min_validation_correct``), and a quarter of the validation sample. The start depends on the
+    sample's size only, never on its labels, so the fixed sequence keeps its guarantee."""
     if not 0 < target < 1:
         raise ValueError("target must be between 0 and 1")
     conf = np.asarray(confidence, dtype=float)
@@ -96,10 +113,14 @@ def certify_threshold(
                            f"{len(conf)} validation labels; at least {need} are needed to certify {target}")
     order = np.argsort(-conf, kind="stable")
     conf_s, ok_s, err_s = conf[order], ok[order], err[order]
-    # candidate cut points: the last index of each distinct confidence, from max(`need`, a quarter of the
-    # sample) objects on: the first test of the sequence has enough labels not to stop it by one early error
+    # candidate cut points: the last index of each distinct confidence, from `start` objects on: the first test
+    # of the sequence has enough labels that TOLERATE early disagreements do not end it
     last = np.r_[np.nonzero(np.diff(conf_s))[0], len(conf_s) - 1]
-    last = last[last + 1 >= max(need, math.ceil(len(conf_s) / 4))]
+    # the most disagreements (up to TOLERATE) that the first test can survive while leaving 30% of the sample
+    # below it to try
+    runs = [min_covered(target, e, alpha) for e in range(TOLERATE + 1)]
+    start = max([need, math.ceil(len(conf_s) / 4)] + [r for r in runs if r <= 0.7 * len(conf_s)])
+    last = last[last + 1 >= min(start, len(conf_s))]
     if len(last) > max_thresholds:
         last = last[np.unique(np.linspace(0, len(last) - 1, max_thresholds).round().astype(int))]
     agreed = np.cumsum(ok_s)

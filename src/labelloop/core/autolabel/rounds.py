@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labelloop.core.autolabel.certify import Certificate, certify_threshold, clopper_pearson
+from labelloop.core.autolabel.certify import TOLERATE, Certificate, certify_threshold, clopper_pearson, min_covered
 from labelloop.core.autolabel.select import random_sample, select_batch
 
 __all__ = ["Decision", "decide_round"]
@@ -75,9 +75,14 @@ def decide_round(
     room = left if budget is None else min(left, budget)
     grow = 0
     if validation_size < max_validation and room:
+        # grow only when the bound certifies nothing though the point estimate would label ten times the objects
+        # growing costs (a failed round late in a job, on a small pool, does not repay it), or the sample is too
+        # small to certify anything at all
         point_covered = 0 if cert.point_threshold is None else int((conf >= cert.point_threshold).sum())
-        if cert.threshold is None or point_covered > 1.5 * len(machine):
-            grow = min(max_validation - validation_size, math.ceil(validation_size / 2), room)
+        size = min(max_validation - validation_size, math.ceil(validation_size / 2), room)
+        too_small = validation_size < min_covered(target, TOLERATE, alpha)
+        if cert.threshold is None and (too_small or point_covered > 10 * size):
+            grow = size
             notes.append(f"validation grown by {grow}: the bound, not the model, limits what is labeled")
     pick_val = rest[random_sample(len(rest), grow, rng)] if grow else np.zeros(0, dtype=int)
     rest2 = np.setdiff1d(rest, pick_val)

@@ -186,16 +186,26 @@ def _data(ctx: Context, r: Any) -> bytes | str:
     return ctx.storage.read_bytes(r.source_ref or line["source-ref"])
 
 
+#: the vectors of the job this process ran a round of last, by object id: its next round reads none of them
+#: again from the database (an object's vector never changes for a featurizer). One job's only, to bound memory.
+_MEMO: dict[str, Any] = {"engine": None, "key": None, "vectors": {}}
+
+
 def _features(ctx: Context, p: JobPass, name: str, rows: list[Any]) -> np.ndarray:
-    """Each object's feature vector, computed once and cached (float32 in ``autolabel_objects``)."""
+    """Each object's feature vector, computed once and cached (float32 in ``autolabel_objects``; in memory
+    between the rounds of the job this process ran last)."""
     from labelloop.ml.features import featurizer
 
     ids = [r.id for r in rows]
-    cached: dict[int, np.ndarray] = {}
+    key = (p.job.id, p.job.created_at, name)
+    if _MEMO["engine"] is not ctx.engine or _MEMO["key"] != key:  # another database's ids are other objects
+        _MEMO.update(engine=ctx.engine, key=key, vectors={})
+    cached: dict[int, np.ndarray] = _MEMO["vectors"]
+    unread = [i for i in ids if i not in cached]
     with ctx.engine.connect() as conn:
-        for start in range(0, len(ids), 5000):
+        for start in range(0, len(unread), 5000):
             for oid, vec in conn.execute(select(AutoLabelObject.object_id, AutoLabelObject.vector).where(
-                    AutoLabelObject.object_id.in_(ids[start:start + 5000]), AutoLabelObject.featurizer == name)):
+                    AutoLabelObject.object_id.in_(unread[start:start + 5000]), AutoLabelObject.featurizer == name)):
                 cached[oid] = np.frombuffer(vec, dtype=np.float32)
     missing = [r for r in rows if r.id not in cached]
     if missing:

@@ -32,7 +32,14 @@ def _request(v: LabelingJobView) -> dict[str, Any]:
 
 
 def _output(v: LabelingJobView) -> dict[str, Any]:
-    return {"LabelingJobOutput": {"OutputDatasetS3Uri": v.job.output_manifest_uri}} if v.output_ready else {}
+    """``LabelingJobOutput`` once the output exists; with automated labeling, its last model as
+    ``FinalActiveLearningModelArn`` (a later job's ``InitialActiveLearningModelArn``)."""
+    if not v.output_ready:
+        return {}
+    out = {"OutputDatasetS3Uri": v.job.output_manifest_uri}
+    if v.final_model_arn:
+        out["FinalActiveLearningModelArn"] = v.final_model_arn
+    return {"LabelingJobOutput": out}
 
 
 def labeling_job(v: LabelingJobView) -> dict[str, Any]:
@@ -49,7 +56,7 @@ def labeling_job(v: LabelingJobView) -> dict[str, Any]:
         out["FailureReason"] = j.failure_reason
     if v.role_arn:
         out["RoleArn"] = v.role_arn
-    for key in ("LabelCategoryConfigS3Uri", "StoppingConditions"):
+    for key in ("LabelCategoryConfigS3Uri", "StoppingConditions", "LabelingJobAlgorithmsConfig"):
         if key in req:
             out[key] = req[key]
     if v.tags:
