@@ -58,7 +58,7 @@ def min_validation_correct(target: float, alpha: float = 0.05) -> int:
 
 def min_covered(target: float, errors: int, alpha: float = 0.05) -> int:
     """The fewest validation labels above a threshold whose lower bound still reaches ``target`` with ``errors``
-    of them disagreeing (``min_validation_correct`` at 0 errors; 237 at 0.98 with 1, 315 with 2)."""
+    of them disagreeing (``min_validation_correct`` at 0 errors; 236 at 0.98 with 1, 313 with 2)."""
     n = min_validation_correct(target, alpha)
     while lower_bound(float(n - errors), n, alpha) < target:
         n += max(1, n // 100)
